@@ -1,0 +1,260 @@
+"""config.yaml: the typed, validated configuration.
+
+Validation happens once, here, so the rest of the code can trust every field. Errors are
+reported as ``file: key.path: message`` because a user fixing a YAML file needs the key,
+not a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from crawler import PROJECT_URL, __version__
+
+DEFAULT_CONFIG = "config.yaml"
+DEFAULT_DATABASE = "sqlite:///data/defnews.db"
+_EVERY = re.compile(r"^every\s+(\d+)\s*(s|m|h)$")
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message names the file and the key."""
+
+
+def _check_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {value!r}")
+    return value
+
+
+def parse_every(schedule: str) -> int | None:
+    """Seconds of an "every N s/m/h" schedule, None when it is not one."""
+    m = _EVERY.match(schedule.strip())
+    if not m:
+        return None
+    return int(m.group(1)) * {"s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def check_schedule(value: str) -> str:
+    """Accept a 5-field cron line or "every N s|m|h"; APScheduler is the judge of cron."""
+    every = parse_every(value)
+    if every is not None:
+        if every <= 0:
+            raise ValueError("an interval must be positive")
+        return value
+    fields = value.split()
+    if len(fields) != 5:
+        raise ValueError(f"not a 5-field cron line nor 'every N s|m|h': {value!r}")
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value)
+    except ValueError as exc:
+        raise ValueError(f"bad cron line {value!r}: {exc}") from None
+    return value
+
+
+class CrawlSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    obey_robots: bool = True
+    concurrency: int = Field(16, ge=1, le=1024)
+    per_domain_concurrency: int = Field(4, ge=1, le=256)
+    max_listing_pages: int = Field(5, ge=1, le=10000)
+    download_delay: float = Field(0.25, ge=0)
+    timeout: float = Field(30, gt=0)
+    max_page_bytes: int = Field(5_000_000, gt=0)
+    user_agent: str = f"defnews/{__version__} (+{PROJECT_URL})"
+    redis_url: str | None = None
+    retries: int = Field(2, ge=0, le=20)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, v: str | None) -> str | None:
+        if v is not None and urlsplit(v).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(f"not a redis:// URL: {v!r}")
+        return v
+
+
+class SourceConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9-]+$")
+    url: str
+    feeds: list[str] = []
+    sitemaps: list[str] = []
+    start_urls: list[str] = []
+    article_pattern: str | None = None
+    allowed_domains: list[str] = []
+    schedule: str = "*/30 * * * *"
+    timezone: str = "UTC"
+    relevance_filter: bool = False
+    boilerplate: list[str] = []
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return _check_url(v)
+
+    @field_validator("feeds", "sitemaps", "start_urls")
+    @classmethod
+    def _urls(cls, v: list[str]) -> list[str]:
+        return [_check_url(u) for u in v]
+
+    @field_validator("article_pattern")
+    @classmethod
+    def _pattern(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"bad regex {v!r}: {exc}") from None
+        return v
+
+    @field_validator("boilerplate")
+    @classmethod
+    def _boilerplate(cls, v: list[str]) -> list[str]:
+        for pattern in v:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regex {pattern!r}: {exc}") from None
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {v!r}") from None
+        return v
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, v: str) -> str:
+        return check_schedule(v)
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _domains(cls, v: list[str]) -> list[str]:
+        for d in v:
+            if not re.fullmatch(r"[A-Za-z0-9.-]+(:\d+)?", d):
+                raise ValueError(f"not a host name: {d!r}")
+        return [d.lower() for d in v]
+
+    @model_validator(mode="after")
+    def _something_to_crawl(self) -> "SourceConfig":
+        if not (self.feeds or self.sitemaps or self.start_urls):
+            # The home page is a listing page when nothing else is given.
+            self.start_urls = [self.url]
+        return self
+
+    @property
+    def domains(self) -> list[str]:
+        """Hosts that may be fetched: the configured list, else the hosts of every URL."""
+        if self.allowed_domains:
+            return self.allowed_domains
+        hosts: list[str] = []
+        for u in [self.url, *self.feeds, *self.sitemaps, *self.start_urls]:
+            host = (urlsplit(u).hostname or "").lower()
+            if host.startswith("www."):
+                host = host[4:]
+            if host and host not in hosts:
+                hosts.append(host)
+        return hosts
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    database: str = DEFAULT_DATABASE
+    crawl: CrawlSettings = CrawlSettings()
+    sources: list[SourceConfig] = []
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "Config":
+        seen: set[str] = set()
+        for i, s in enumerate(self.sources):
+            if s.name in seen:
+                raise ValueError(f"sources[{i}].name: duplicate source name {s.name!r}")
+            seen.add(s.name)
+        return self
+
+    def source(self, name: str) -> SourceConfig:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        known = ", ".join(s.name for s in self.sources) or "none"
+        raise KeyError(f"unknown source {name!r} (configured: {known})")
+
+
+@dataclass(frozen=True)
+class Loaded:
+    path: Path | None
+    config: Config
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def parse_config(data: Any, origin: str = "<config>") -> Config:
+    """Validate a parsed YAML document; raise ConfigError naming origin and key path."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: (top level): expected a mapping, got {type(data).__name__}")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key"
+            lines.append(f"{origin}: {_key_path(err['loc'])}: {msg}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def resolve_config_path(path: str | None) -> Path:
+    return Path(path or os.environ.get("DEFNEWS_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_config(path: str | os.PathLike[str] | None = None, db_url: str | None = None) -> Config:
+    """Read and validate config.yaml; --db / DEFNEWS_DB override its database."""
+    p = resolve_config_path(str(path) if path else None)
+    try:
+        raw = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: file not found (pass --config PATH or set DEFNEWS_CONFIG)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read: {exc}") from None
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    cfg = parse_config(data, str(p))
+    override = db_url or os.environ.get("DEFNEWS_DB")
+    if override:
+        cfg = cfg.model_copy(update={"database": override})
+    return cfg

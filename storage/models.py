@@ -1,0 +1,170 @@
+"""SQLAlchemy 2 models: the whole persistent state of defnews.
+
+Everything that must survive a restart or be shared between workers lives here (stories,
+dedup index, feed state, locks, run records, learned boilerplate), never in process memory.
+Types are portable so one schema serves SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(DateTime):
+    """Timezone-aware DateTime; SQLite gives naive values back, read as UTC by the repo."""
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Source(Base):
+    """One configured source and its health (what `defnews sources` shows)."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    backoff_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Story(Base):
+    """One stored article. ``url`` is the canonical URL and unique: writes are idempotent."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(100), index=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    date_source: Mapped[str] = mapped_column(String(20), default="")
+    author: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(8), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    duplicate_of: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("stories.id"), nullable=True, index=True
+    )
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    relevance: Mapped[float | None] = mapped_column(Float, nullable=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), default="", index=True)
+    minhash: Mapped[bytes | None] = mapped_column(nullable=True)  # packed signature
+    guid: Mapped[str | None] = mapped_column(Text, nullable=True)
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class StoryBand(Base):
+    """LSH band hashes of original stories: near-duplicate candidates in one indexed query."""
+
+    __tablename__ = "story_bands"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    band: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[int] = mapped_column(BigInteger)
+    story_id: Mapped[int] = mapped_column(BigId, ForeignKey("stories.id", ondelete="CASCADE"))
+
+    __table_args__ = (Index("ix_story_bands_band_hash", "band", "hash"),)
+
+
+class FeedEntry(Base):
+    """Feed entry GUIDs seen per source: an entry already stored is not fetched again."""
+
+    __tablename__ = "feed_entries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(100))
+    guid: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    story_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("source", "guid", name="uq_feed_entries_source_guid"),)
+
+
+class FeedState(Base):
+    """Conditional-GET validators and status of one feed URL (Miniflux-style)."""
+
+    __tablename__ = "feed_states"
+
+    url: Mapped[str] = mapped_column(String(2000), primary_key=True)
+    source: Mapped[str] = mapped_column(String(100), index=True)
+    etag: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_modified: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class CrawlRun(Base):
+    """One run of one source; a run without ended_at did not finish (killed or running)."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(100), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+class SourceLock(Base):
+    """A per-source crawl lock in the database, so it holds across processes and machines."""
+
+    __tablename__ = "source_locks"
+
+    source: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BoilerplateLine(Base):
+    """How many stories of a source carry a line verbatim: recurring lines are boilerplate."""
+
+    __tablename__ = "boilerplate_lines"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(100))
+    line_hash: Mapped[str] = mapped_column(String(64))
+    line: Mapped[str] = mapped_column(Text)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        UniqueConstraint("source", "line_hash", name="uq_boilerplate_source_hash"),
+    )
