@@ -1,0 +1,301 @@
+"""`defnews` command line (CONTRACT.md): argument parsing and exit codes, nothing more.
+
+Exit codes: 0 success; 2 bad usage or invalid config; 1 the command ran but failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+from crawler import __version__
+from crawler.config import Config, ConfigError, SourceConfig, load_config
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger("defnews")
+
+
+class UsageError(Exception):
+    """Bad usage the user can fix (exit 2)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="defnews", description="Arabic defense-news crawler and RSS aggregator")
+    p.add_argument("--version", action="version", version=f"defnews {__version__}")
+    p.add_argument("--config", help="config file (default ./config.yaml, else $DEFNEWS_CONFIG)")
+    p.add_argument("--db", help="SQLAlchemy database URL (overrides config; env DEFNEWS_DB)")
+    p.add_argument("-v", "--verbose", action="count", default=0)
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing unless something failed")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    c = sub.add_parser("crawl", help="one-off crawl of all (or the named) sources")
+    c.add_argument("--source", action="append", default=[], metavar="NAME")
+
+    sub.add_parser("schedule", help="run the scheduler in the foreground")
+
+    e = sub.add_parser("export", help="stream stories out as CSV or JSONL")
+    e.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    e.add_argument("--out", required=True, help="file path, or - for stdout")
+    e.add_argument("--since", type=_iso_arg)
+    e.add_argument("--until", type=_iso_arg)
+    e.add_argument("--source", action="append", default=[], metavar="NAME")
+    e.add_argument("--include-duplicates", action="store_true")
+    e.add_argument("--excel", action="store_true", help="CSV for spreadsheets: BOM, formulas neutralised")
+
+    s = sub.add_parser("sources", help="configured sources and their health")
+    s.add_argument("--json", action="store_true")
+
+    x = sub.add_parser("extract", help="extract, clean, date and score one page")
+    x.add_argument("target", metavar="URL|FILE")
+    x.add_argument("--url", help="the URL a saved FILE was fetched from")
+    x.add_argument("--source", metavar="NAME", help="apply this source's settings")
+    x.add_argument("--json", action="store_true")
+
+    f = sub.add_parser("feed", help="write an Atom feed of the newest original stories")
+    f.add_argument("--out", required=True, help="file path, or - for stdout")
+    f.add_argument("--source", action="append", default=[], metavar="NAME")
+    f.add_argument("--limit", type=int, default=50)
+    return p
+
+
+def _iso_arg(value: str) -> datetime:
+    try:
+        d = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 date or time: {value!r}") from None
+    return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+
+
+def _setup_logging(args: argparse.Namespace) -> str:
+    level = logging.ERROR if args.quiet else (logging.DEBUG if args.verbose > 1 else
+                                              logging.INFO if args.verbose else logging.WARNING)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    return logging.getLevelName(level)
+
+
+def _select_sources(cfg: Config, names: list[str]) -> list[SourceConfig]:
+    if not names:
+        return list(cfg.sources)
+    try:
+        return [cfg.source(n) for n in names]
+    except KeyError as exc:
+        raise UsageError(f"--source: {exc.args[0]}") from None
+
+
+def _open_out(path: str):  # noqa: ANN202
+    if path == "-":
+        sys.stdout.reconfigure(encoding="utf-8", newline="")
+        return sys.stdout
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return open(path, "w", encoding="utf-8", newline="")
+
+
+# -- commands ---------------------------------------------------------------------------
+
+def cmd_crawl(args: argparse.Namespace, cfg: Config, log_level: str) -> int:
+    from crawler.runner import run_crawl
+    from crawler.summary import print_summary
+
+    sources = _select_sources(cfg, args.source)
+    if not sources:
+        raise UsageError(f"{args.config_path}: sources: no sources configured")
+    _check_db(cfg)
+    results = run_crawl(cfg, sources, log_level="ERROR" if args.quiet else log_level,
+                        progress=sys.stderr.isatty() and not args.quiet)
+    failed_all = all(r.status == "failed" for r in results)
+    any_failed = any(r.status == "failed" or r.failed for r in results)
+    if not args.quiet or any_failed:
+        print_summary(results, sys.stdout)
+    return EXIT_FAILED if failed_all else EXIT_OK
+
+
+def _check_db(cfg: Config) -> None:
+    from storage.db import open_db
+
+    engine, _ = open_db(cfg.database)
+    engine.dispose()
+
+
+def cmd_export(args: argparse.Namespace, cfg: Config) -> int:
+    from storage.db import open_db
+    from storage.export import iter_rows, story_query, write_csv, write_jsonl
+
+    for name in args.source:
+        if not any(s.name == name for s in cfg.sources):
+            log.warning("--source %s is not in the config; exporting what is stored for it", name)
+    engine, factory = open_db(cfg.database)
+    query = story_query(since=args.since, until=args.until, sources=args.source,
+                        include_duplicates=args.include_duplicates)
+    out = _open_out(args.out)
+    try:
+        with factory() as session:
+            rows = iter_rows(session, query)
+            n = write_jsonl(rows, out) if args.format == "jsonl" else write_csv(rows, out, excel=args.excel)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+        else:
+            out.flush()
+        engine.dispose()
+    if not args.quiet and args.out != "-":
+        print(f"exported {n} stories to {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_sources(args: argparse.Namespace, cfg: Config) -> int:
+    from storage.db import open_db
+    from storage.health import source_health, print_health
+
+    engine, factory = open_db(cfg.database)
+    try:
+        rows = source_health(factory, cfg)
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        print_health(rows, sys.stdout)
+    return EXIT_OK
+
+
+def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
+    from crawler.extract import extract_record
+    from crawler.relevance import score
+
+    target = args.target
+    tz, patterns, name = "UTC", (), args.source or ""
+    if args.source:
+        if cfg is None:
+            raise UsageError("--source needs a config file (--config)")
+        try:
+            src = cfg.source(args.source)
+        except KeyError as exc:
+            raise UsageError(f"--source: {exc.args[0]}") from None
+        tz, patterns = src.timezone, tuple(src.boilerplate)
+    if target.startswith(("http://", "https://")) and not Path(target).exists():
+        body, encoding, url = _fetch_one(target, cfg)
+    else:
+        path = Path(target)
+        try:
+            body = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"{target}: cannot read: {exc.strerror}") from None
+        if path.suffix == ".gz" or body[:2] == b"\x1f\x8b":
+            import gzip
+
+            body = gzip.decompress(body)
+        encoding = None
+        url = args.url or path.resolve().as_uri()
+    record = extract_record(body, url, source=name, encoding=encoding, timezone_name=tz,
+                            boilerplate=patterns)
+    if record is None:
+        print(f"{target}: no article text found", file=sys.stderr)
+        return EXIT_FAILED
+    rel = record.relevance if record.relevance is not None else score(record.title, record.text)
+    if args.json:
+        from storage.export import iso
+
+        obj = {"id": None, "source": record.source, "url": record.url, "title": record.title,
+               "published_at": iso(record.published_at), "author": record.author,
+               "language": record.language, "text": record.text, "duplicate_of": None,
+               "fetched_at": iso(record.fetched_at), "relevance": rel,
+               "date_source": record.date_source}
+        print(json.dumps(obj, ensure_ascii=False, indent=2))
+    else:
+        print(f"url:          {record.url}\ntitle:        {record.title}\n"
+              f"published_at: {record.published_at.isoformat() if record.published_at else ''} ({record.date_source})\n"
+              f"author:       {record.author}\nlanguage:     {record.language}\nrelevance:    {rel:.3f}\n\n{record.text}")
+    return EXIT_OK
+
+
+def _fetch_one(url: str, cfg: Config | None) -> tuple[bytes, str | None, str]:
+    """Fetch a single URL through Scrapy (the project's only HTTP client)."""
+    from crawler.fetch import fetch_one
+
+    try:
+        return fetch_one(url, cfg)
+    except RuntimeError as exc:
+        print(f"{url}: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_FAILED) from None
+
+
+def cmd_feed(args: argparse.Namespace, cfg: Config) -> int:
+    from crawler.atom import write_feed
+    from storage.db import open_db
+
+    if args.limit <= 0:
+        raise UsageError("--limit: must be a positive number")
+    engine, factory = open_db(cfg.database)
+    try:
+        out = _open_out(args.out)
+        try:
+            n = write_feed(factory, out, sources=args.source, limit=args.limit)
+        finally:
+            if out is not sys.stdout:
+                out.close()
+    finally:
+        engine.dispose()
+    if not args.quiet and args.out != "-":
+        print(f"wrote {n} entries to {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_schedule(args: argparse.Namespace, cfg: Config) -> int:
+    from scheduler import run_scheduler
+
+    return run_scheduler(cfg, config_path=args.config_path, db_override=args.db,
+                         quiet=args.quiet, verbose=args.verbose)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    log_level = _setup_logging(args)
+    from crawler.config import resolve_config_path
+    from storage.db import DatabaseError
+
+    args.config_path = str(resolve_config_path(args.config))
+    try:
+        if args.command == "extract" and not args.source:
+            try:
+                cfg: Config | None = load_config(args.config, args.db)
+            except ConfigError:
+                cfg = None
+            return cmd_extract(args, cfg)
+        cfg = load_config(args.config, args.db)
+        if args.command == "crawl":
+            return cmd_crawl(args, cfg, log_level)
+        if args.command == "export":
+            return cmd_export(args, cfg)
+        if args.command == "sources":
+            return cmd_sources(args, cfg)
+        if args.command == "extract":
+            return cmd_extract(args, cfg)
+        if args.command == "feed":
+            return cmd_feed(args, cfg)
+        if args.command == "schedule":
+            return cmd_schedule(args, cfg)
+    except ConfigError as exc:
+        print(f"defnews: invalid config: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as exc:
+        print(f"defnews: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except DatabaseError as exc:
+        print(f"defnews: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    parser.error(f"unknown command {args.command}")
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""StorePipeline: the thin Scrapy glue between fetched pages and SQL.
+
+Pages are collected into batches; each batch is extracted in the worker pool (CPU) and
+stored in one transaction on a thread (I/O), so the reactor only moves bytes. Nothing here
+decides anything about text: that is crawler/process.py and the modules it calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import Executor
+from typing import Any
+
+from scrapy import Spider
+from scrapy.exceptions import DropItem
+
+from crawler.items import Page
+from crawler.process import Processed, SourceRules, process_batch
+from storage.db import open_db
+from storage.runs import RunCounts, finish_run, start_run
+
+log = logging.getLogger(__name__)
+
+
+class StorePipeline:
+    def __init__(self, database: str, batch_size: int, stats: Any) -> None:
+        self.database = database
+        self.batch_size = batch_size
+        self.stats = stats
+        self.pending: list[Page] = []
+        self.counts = RunCounts()
+        self.run_id: int | None = None
+        self._flush_lock: asyncio.Lock | None = None
+        self._inflight: set[asyncio.Task] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> "StorePipeline":
+        s = crawler.settings
+        return cls(s.get("DEFNEWS_DATABASE"), s.getint("DEFNEWS_STORE_BATCH", 100), crawler.stats)
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def open_spider(self, spider: Spider) -> None:
+        self.engine, self.factory = open_db(self.database)
+        src = spider.source
+        learned: frozenset[str] = frozenset()
+        try:
+            from storage.boilerplate import learned_lines
+        except ImportError:
+            pass
+        else:
+            with self.factory() as session:
+                learned = frozenset(learned_lines(session, src.name))
+        self.rules = SourceRules(name=src.name, timezone=src.timezone,
+                                 boilerplate=tuple(src.boilerplate), learned=learned,
+                                 relevance_filter=src.relevance_filter)
+        self.pool: Executor | None = getattr(spider, "pool", None)
+        self.run_id = start_run(self.factory, src.name, src.url)
+        spider.run_id = self.run_id
+        self._flush_lock = asyncio.Lock()
+
+    async def close_spider(self, spider: Spider) -> None:
+        await self._flush()
+        if self._inflight:
+            await asyncio.gather(*self._inflight, return_exceptions=True)
+        c = self.counts
+        c.failed += int(self.stats.get_value("defnews/failed", 0))
+        c.skipped = int(self.stats.get_value("defnews/skipped_not_html", 0)) + int(
+            self.stats.get_value("defnews/skipped_size", 0))
+        c.errors.extend(getattr(spider, "seed_errors", []))
+        reason = self.stats.get_value("finish_reason") or getattr(spider, "close_reason", "finished")
+        seeds_ok = getattr(spider, "seeds_ok", 0)
+        if seeds_ok == 0 and c.pages == 0 and getattr(spider, "seed_errors", None):
+            status = "failed"
+        elif reason not in ("finished", None):
+            status = "interrupted"
+        else:
+            status = "ok"
+        spider.run_status = status
+        for key in ("new", "duplicates", "exists", "rejected", "empty"):
+            self.stats.set_value(f"defnews/{key}", getattr(c, key))
+        self.stats.set_value("defnews/pages", c.pages)
+        self.stats.set_value("defnews/failed_total", c.failed)
+        self.stats.set_value("defnews/status", status)
+        if self.run_id is not None:
+            await asyncio.to_thread(finish_run, self.factory, self.run_id, status, c)
+        self.engine.dispose()
+
+    # -- items --------------------------------------------------------------------------
+    async def process_item(self, item: Any, spider: Spider) -> Any:
+        if not isinstance(item, Page):
+            raise DropItem(f"not a Page: {type(item).__name__}")
+        self.counts.pages += 1
+        self.pending.append(item)
+        if len(self.pending) >= self.batch_size:
+            # Let the spider go on fetching while this batch is extracted and stored.
+            task = asyncio.ensure_future(self._flush())
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+        return None
+
+    async def _flush(self) -> None:
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        loop = asyncio.get_running_loop()
+        if self.pool is not None:
+            results = await loop.run_in_executor(self.pool, process_batch, batch, self.rules)
+        else:
+            results = await asyncio.to_thread(process_batch, batch, self.rules)
+        assert self._flush_lock is not None
+        async with self._flush_lock:  # one writer per source: batches commit in order
+            await asyncio.to_thread(self._store, batch, results)
+
+    def _store(self, batch: list[Page], results: list[Processed]) -> None:
+        from storage.stories import store_records
+
+        records = []
+        for page, res in zip(batch, results):
+            if res.status == "ok" and res.record is not None:
+                records.append(res.record)
+            elif res.status == "rejected":
+                self.counts.rejected += 1
+            elif res.status == "empty":
+                self.counts.empty += 1
+                log.info("source %s: %s holds no article text", page.source, page.final_url)
+            else:
+                self.counts.failed += 1
+                log.warning("source %s: extraction of %s failed: %s", page.source, page.final_url, res.error)
+        if not records:
+            return
+        try:
+            outcomes = store_records(self.factory, records, self.run_id)
+        except Exception as exc:
+            self.counts.failed += len(records)
+            self.counts.errors.append(f"storing {len(records)} stories failed: {exc}")
+            log.error("source %s: storing %d stories failed: %s", self.rules.name, len(records), exc)
+            return
+        for o in outcomes:
+            if o.status == "new":
+                self.counts.new += 1
+            elif o.status == "duplicate":
+                self.counts.duplicates += 1
+            else:
+                self.counts.exists += 1
+        self.stats.set_value("defnews/new", self.counts.new)
+        try:
+            from storage.boilerplate import record_lines
+        except ImportError:
+            return
+        with self.factory.begin() as session:
+            record_lines(session, self.rules.name, [r.text for r, o in zip(records, outcomes) if o.status != "exists"])

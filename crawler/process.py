@@ -1,0 +1,62 @@
+"""The CPU-bound part of handling one page, as one picklable call for the process pool.
+
+Extraction, cleaning, dates, relevance and dedup keys all run here, in a worker process,
+so the reactor thread only moves bytes and the SQL thread only writes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from crawler.extract import extract_record
+from crawler.items import Page, Record
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SourceRules:
+    """The per-source settings extraction needs (picklable, sent with every batch)."""
+
+    name: str
+    timezone: str = "UTC"
+    boilerplate: tuple[str, ...] = ()
+    learned: frozenset[str] = frozenset()
+    relevance_filter: bool = False
+
+
+@dataclass
+class Processed:
+    status: str  # "ok" | "empty" | "rejected" | "error"
+    record: Record | None = None
+    error: str = ""
+
+
+def process_page(page: Page, rules: SourceRules) -> Processed:
+    try:
+        record = extract_record(
+            page.body, page.url, source=rules.name, final_url=page.final_url,
+            encoding=page.encoding, feed=page.feed, fetched_at=page.fetched_at,
+            timezone_name=rules.timezone, boilerplate=rules.boilerplate, learned=rules.learned,
+        )
+    except Exception as exc:  # one bad page must never stop a crawl
+        return Processed("error", error=f"{type(exc).__name__}: {exc}")
+    if record is None:
+        return Processed("empty")
+    if rules.relevance_filter:
+        from crawler.relevance import is_relevant
+
+        if not is_relevant(record.title, record.text):
+            return Processed("rejected", record)
+    try:
+        from crawler.dedup import dedup_keys
+    except ImportError:
+        pass
+    else:
+        record.extra["dedup"] = dedup_keys(record.title, record.text)
+    return Processed("ok", record)
+
+
+def process_batch(pages: list[Page], rules: SourceRules) -> list[Processed]:
+    return [process_page(p, rules) for p in pages]

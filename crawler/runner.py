@@ -1,0 +1,83 @@
+"""Run one crawl of the chosen sources in this process (one Scrapy reactor, one pool).
+
+Twisted's reactor cannot restart, so this runs once per process: the scheduler starts
+`defnews crawl` in a child process for every run.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+from scrapy.crawler import CrawlerProcess
+
+from crawler.config import Config, SourceConfig
+from crawler.settings import scrapy_settings
+from spiders.news import NewsSpider
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SourceResult:
+    source: str
+    status: str = "not run"
+    fetched: int = 0
+    new: int = 0
+    duplicate: int = 0
+    existing: int = 0
+    rejected: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _ignore_sigint() -> None:
+    import signal
+
+    # Ctrl-C goes to the whole process group: the parent stops the crawl cleanly.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["crawler.process"])
+    return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx,
+                               initializer=_ignore_sigint)
+
+
+def run_crawl(cfg: Config, sources: list[SourceConfig], *, log_level: str = "WARNING",
+              progress: bool = False, workers: int | None = None) -> list[SourceResult]:
+    settings = scrapy_settings(cfg, log_level=log_level)
+    settings["DEFNEWS_PROGRESS"] = progress
+    process = CrawlerProcess(settings, install_root_handler=True)
+    pool = make_pool(workers)
+    crawlers = []
+    try:
+        for src in sources:
+            crawler = process.create_crawler(NewsSpider)
+            crawlers.append((src, crawler))
+            process.crawl(crawler, source=src, pool=pool)
+        process.start()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    results = []
+    for src, crawler in crawlers:
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        spider = crawler.spider
+        results.append(SourceResult(
+            source=src.name,
+            status=stats.get("defnews/status", "failed"),
+            fetched=stats.get("defnews/pages", 0),
+            new=stats.get("defnews/new", 0),
+            duplicate=stats.get("defnews/duplicates", 0),
+            existing=stats.get("defnews/exists", 0),
+            rejected=stats.get("defnews/rejected", 0),
+            failed=stats.get("defnews/failed_total", 0) + stats.get("defnews/seed_failed", 0),
+            skipped=stats.get("defnews/skipped_not_html", 0),
+            errors=list(getattr(spider, "seed_errors", []) if spider else []),
+        ))
+    return results

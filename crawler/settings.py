@@ -1,0 +1,56 @@
+"""Scrapy settings derived from config.yaml: the one place crawl behaviour is tuned."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crawler.config import Config
+
+# Pages stored per database transaction: large enough to amortise the commit, small
+# enough that a killed crawl loses little (it is refetched on the next run anyway).
+STORE_BATCH = 100
+
+
+def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any]:
+    c = cfg.crawl
+    settings: dict[str, Any] = {
+        "BOT_NAME": "defnews",
+        "USER_AGENT": c.user_agent,
+        "ROBOTSTXT_OBEY": c.obey_robots,
+        "CONCURRENT_REQUESTS": c.concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": c.per_domain_concurrency,
+        "DOWNLOAD_DELAY": c.download_delay,
+        "RANDOMIZE_DOWNLOAD_DELAY": True,
+        "DOWNLOAD_TIMEOUT": c.timeout,
+        "DOWNLOAD_MAXSIZE": c.max_page_bytes,
+        "DOWNLOAD_WARNSIZE": 0,
+        "RETRY_ENABLED": True,
+        "RETRY_TIMES": c.retries,
+        "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
+        "REDIRECT_ENABLED": True,
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "LOG_LEVEL": log_level,
+        "LOG_FORMAT": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+        "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 500},
+        "DOWNLOADER_MIDDLEWARES": {},
+        "EXTENSIONS": {"crawler.progress.Progress": 500},
+        "HTTPERROR_ALLOW_ALL": False,
+        "DEFNEWS_DATABASE": cfg.database,
+        "DEFNEWS_MAX_LISTING_PAGES": c.max_listing_pages,
+        "DEFNEWS_STORE_BATCH": STORE_BATCH,
+        "DNS_TIMEOUT": min(c.timeout, 20),
+    }
+    if c.redis_url:
+        # Many workers share one frontier and seen-set through Redis (scrapy-redis).
+        settings.update(
+            {
+                "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+                "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+                "SCHEDULER_PERSIST": True,
+                "REDIS_URL": c.redis_url,
+                "MAX_IDLE_TIME_BEFORE_CLOSE": 10,
+            }
+        )
+    return settings

@@ -1,0 +1,276 @@
+"""NewsSpider: one generic spider, driven by one source's config.
+
+Feeds, sitemaps (indexes and Google News sitemaps) and listing pages lead to article
+requests; every request goes through Scrapy (robots.txt, retries, redirects, size limits).
+The spider only finds and fetches: extraction happens in the pipeline.
+"""
+
+from __future__ import annotations
+
+import calendar
+import gzip
+import logging
+import re
+from datetime import datetime, timezone
+from typing import Any, Iterator
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+import scrapy
+from lxml import etree
+from scrapy.http import Response
+from scrapy.linkextractors import LinkExtractor
+from twisted.python.failure import Failure
+
+from crawler.config import SourceConfig
+from crawler.items import FeedMeta, Page
+from crawler.urls import canonical_url, strip_tracking
+
+log = logging.getLogger(__name__)
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+NEXT_TEXTS = {"التالي", "التالية", "الصفحة التالية", "next", "next page", "older posts",
+              "»", "›", "المزيد", "أقدم"}
+# URL paths that are never articles on a news site.
+NOT_ARTICLE = re.compile(
+    r"/(tag|tags|category|categories|author|page|search|login|register|feed|rss|wp-admin|"
+    r"contact|about|privacy)(/|$)|\.(jpg|jpeg|png|gif|webp|svg|pdf|zip|mp3|mp4|xml|css|js)$",
+    re.I,
+)
+
+
+def _entry_datetime(entry: Any) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        st = entry.get(key)
+        if st:
+            return datetime.fromtimestamp(calendar.timegm(st), tz=timezone.utc)
+    return None
+
+
+def _iso(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        d = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return d if d.tzinfo else None
+
+
+def sitemap_entries(body: bytes) -> tuple[str, list[tuple[str, FeedMeta | None]]]:
+    """Parse a sitemap: ("index"|"urlset", [(loc, Google News metadata or None)])."""
+    if body[:2] == b"\x1f\x8b":
+        body = gzip.decompress(body)
+    parser = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
+    root = etree.fromstring(body, parser=parser)
+    if root is None:
+        return "urlset", []
+    kind = "index" if etree.QName(root).localname == "sitemapindex" else "urlset"
+    out: list[tuple[str, FeedMeta | None]] = []
+    for el in root:
+        if not isinstance(el.tag, str):
+            continue
+        loc = None
+        meta: FeedMeta | None = None
+        for child in el.iter():
+            if not isinstance(child.tag, str):
+                continue
+            name = etree.QName(child).localname
+            if name == "loc" and loc is None and child.text:
+                loc = child.text.strip()
+            elif name == "title" and child.text:
+                meta = meta or FeedMeta()
+                meta.title = child.text.strip()
+            elif name == "publication_date":
+                meta = meta or FeedMeta()
+                meta.published = _iso(child.text)
+        if loc:
+            out.append((loc, meta))
+    return kind, out
+
+
+class NewsSpider(scrapy.Spider):
+    name = "news"
+
+    def __init__(self, source: SourceConfig, max_listing_pages: int = 5, **kwargs: Any) -> None:
+        super().__init__(name=source.name, **kwargs)
+        self.source = source
+        self.allowed_domains = source.domains
+        self.max_listing_pages = max_listing_pages
+        self.pattern = re.compile(source.article_pattern) if source.article_pattern else None
+        self.link_extractor = LinkExtractor(allow_domains=self.allowed_domains, unique=True)
+        self.seed_errors: list[str] = []
+        self.seeds_ok = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "NewsSpider":
+        kwargs.setdefault("max_listing_pages", crawler.settings.getint("DEFNEWS_MAX_LISTING_PAGES", 5))
+        return super().from_crawler(crawler, *args, **kwargs)
+
+    # -- seeds -------------------------------------------------------------------------
+    async def start(self) -> Any:
+        for req in self.seed_requests():
+            yield req
+
+    def start_requests(self) -> Iterator[scrapy.Request]:  # Scrapy < 2.13
+        yield from self.seed_requests()
+
+    def seed_requests(self) -> Iterator[scrapy.Request]:
+        for url in self.source.feeds:
+            yield scrapy.Request(url, callback=self.parse_feed, errback=self.seed_failed,
+                                 meta={"seed": "feed"}, dont_filter=True)
+        for url in self.source.sitemaps:
+            yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.seed_failed,
+                                 meta={"seed": "sitemap"}, dont_filter=True)
+        for url in self.source.start_urls:
+            yield scrapy.Request(url, callback=self.parse_listing, errback=self.seed_failed,
+                                 meta={"seed": "listing", "listing_page": 1}, dont_filter=True)
+
+    def seed_failed(self, failure: Failure) -> None:
+        request = failure.request
+        msg = f"source {self.source.name}: {request.meta.get('seed', 'seed')} {request.url} failed: {_reason(failure)}"
+        self.seed_errors.append(msg)
+        self.crawler.stats.inc_value("defnews/seed_failed")
+        log.error(msg)
+
+    def article_failed(self, failure: Failure) -> None:
+        request = failure.request
+        reason = _reason(failure)
+        if "max size" in reason or "DOWNLOAD_MAXSIZE" in reason:
+            self.crawler.stats.inc_value("defnews/skipped_size")
+            log.warning("source %s: %s skipped: larger than crawl.max_page_bytes (%s)",
+                        self.source.name, request.url, reason)
+            return
+        self.crawler.stats.inc_value("defnews/failed")
+        log.warning("source %s: article %s failed: %s", self.source.name, request.url, reason)
+
+    # -- discovery ----------------------------------------------------------------------
+    def article_request(self, url: str, feed: FeedMeta | None = None) -> scrapy.Request:
+        return scrapy.Request(strip_tracking(url), callback=self.parse_article,
+                              errback=self.article_failed, meta={"feed": feed})
+
+    def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
+        self.seeds_ok += 1
+        parsed = feedparser.parse(response.body, response_headers={
+            "content-type": response.headers.get("Content-Type", b"").decode("latin-1"),
+            "content-location": response.url,
+        })
+        if parsed.bozo and not parsed.entries:
+            msg = f"source {self.source.name}: feed {response.url} is not a valid RSS/Atom feed ({parsed.get('bozo_exception')})"
+            self.seed_errors.append(msg)
+            self.crawler.stats.inc_value("defnews/seed_failed")
+            log.error(msg)
+            return
+        for entry in parsed.entries:
+            link = entry.get("link") or ""
+            if not link:
+                continue
+            link = urljoin(response.url, link)
+            meta = FeedMeta(
+                title=(entry.get("title") or "").strip(),
+                published=_entry_datetime(entry),
+                author=(entry.get("author") or "").strip(),
+                guid=(entry.get("id") or link).strip(),
+            )
+            self.crawler.stats.inc_value("defnews/feed_entries")
+            yield self.article_request(link, meta)
+
+    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        self.seeds_ok += 1
+        try:
+            kind, entries = sitemap_entries(response.body)
+        except (etree.XMLSyntaxError, OSError, EOFError) as exc:
+            msg = f"source {self.source.name}: sitemap {response.url} cannot be parsed ({exc})"
+            self.seed_errors.append(msg)
+            log.error(msg)
+            return
+        for loc, meta in entries:
+            loc = urljoin(response.url, loc)
+            if kind == "index":
+                yield scrapy.Request(loc, callback=self.parse_sitemap, errback=self.seed_failed,
+                                     meta={"seed": "sitemap"})
+            elif self.is_article_url(loc, explicit=True):
+                yield self.article_request(loc, meta)
+
+    def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
+        if response.meta.get("seed") == "listing":
+            self.seeds_ok += 1
+        if not _is_html(response):
+            return
+        for link in self.link_extractor.extract_links(response):
+            if self.is_article_url(link.url, explicit=False) and canonical_url(link.url) != canonical_url(response.url):
+                yield self.article_request(link.url)
+        page = response.meta.get("listing_page", 1)
+        if page < self.max_listing_pages:
+            nxt = next_page_url(response)
+            if nxt:
+                yield response.follow(nxt, callback=self.parse_listing, errback=self.seed_failed,
+                                      meta={"listing_page": page + 1, "seed": "listing-next"})
+
+    def is_article_url(self, url: str, *, explicit: bool) -> bool:
+        """A link is an article if it matches article_pattern; without one, sitemap entries
+        are articles and listing links must look like article paths."""
+        if self.pattern is not None:
+            return bool(self.pattern.search(url))
+        if explicit:
+            return True
+        path = urlsplit(url).path
+        if NOT_ARTICLE.search(path):
+            return False
+        segments = [s for s in path.split("/") if s]
+        return len(segments) >= 2 or (len(segments) == 1 and (len(segments[0]) > 20 or any(c.isdigit() for c in segments[0])))
+
+    # -- articles -----------------------------------------------------------------------
+    def parse_article(self, response: Response) -> Iterator[Page]:
+        if not _is_html(response):
+            self.crawler.stats.inc_value("defnews/skipped_not_html")
+            log.info("source %s: %s skipped: not HTML (%s)", self.source.name, response.url,
+                     response.headers.get("Content-Type", b"").decode("latin-1"))
+            return
+        redirects = response.meta.get("redirect_urls") or []
+        yield Page(
+            source=self.source.name,
+            url=redirects[0] if redirects else response.url,
+            final_url=response.url,
+            body=response.body,
+            encoding=_declared_encoding(response),
+            fetched_at=datetime.now(timezone.utc),
+            feed=response.meta.get("feed"),
+        )
+
+
+def _reason(failure: Failure) -> str:
+    value = failure.value
+    response = getattr(value, "response", None)
+    if response is not None:
+        return f"HTTP {response.status}"
+    return f"{type(value).__name__}: {value}".strip()
+
+
+def _is_html(response: Response) -> bool:
+    ctype = response.headers.get("Content-Type", b"").decode("latin-1").lower()
+    if ctype:
+        return any(t in ctype for t in HTML_TYPES)
+    head = response.body[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
+
+
+def _declared_encoding(response: Response) -> str | None:
+    ctype = response.headers.get("Content-Type", b"").decode("latin-1")
+    m = re.search(r"charset=([\w\-:]+)", ctype, re.I)
+    return m.group(1) if m else None
+
+
+def next_page_url(response: Response) -> str | None:
+    """rel=next first, then a pagination link whose text says 'next'."""
+    for sel in ('link[rel="next"]::attr(href)', 'a[rel~="next"]::attr(href)',
+                'a.next::attr(href)', '.next a::attr(href)', 'a.next-page::attr(href)',
+                '.pagination a.next::attr(href)', 'li.pager-next a::attr(href)'):
+        href = response.css(sel).get()
+        if href:
+            return href
+    for a in response.css("a"):
+        text = " ".join(a.css("::text").getall()).strip().lower()
+        if text in NEXT_TEXTS and a.attrib.get("href"):
+            return a.attrib["href"]
+    return None
