@@ -1,22 +1,140 @@
-"""Publication date: feed entry > page metadata > a date printed near the headline."""
+"""Publication date: feed entry > page metadata > a date printed near the headline > nothing.
+
+htmldate and trafilatura are not asked: given a page whose only date is Arabic text they
+return January 1st of some year, a wrong date that looks known. Every source here is
+explicit, and the second element of the result says which one gave the date, so a date
+read from text is never mistaken for one the publisher declared.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import re
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+
+from crawler.arabic import find_dates, get_zone, normalize, to_ascii_digits
+from crawler.meta import headline_index, is_article, json_ld, meta_values, page_lines
+
+_PUBLISHED_KEYS = (
+    "article:published_time", "og:article:published_time", "og:published_time",
+    "datepublished", "article.published", "pubdate", "publishdate", "publish-date",
+    "publish_date", "parsely-pub-date", "sailthru.date", "dc.date.issued", "dcterms.issued",
+    "dc.date", "dcterms.created", "date", "article_date_original", "cxenseparse:recs:publishtime",
+)
+_ISO_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_EARLIEST = datetime(1990, 1, 1, tzinfo=timezone.utc)
+
+
+def parse_machine_date(value: str, tz: str = "UTC") -> datetime | None:
+    """An ISO-8601, RFC 2822 or printed date from metadata, as aware UTC; None if unreadable.
+
+    A value without a zone is read in the source's timezone (DESIGN.md, decision 5).
+    """
+    value = to_ascii_digits(value.strip())
+    if not value:
+        return None
+    zone = get_zone(tz)
+    d: datetime | None = None
+    if _ISO_LIKE.match(value):
+        v = value.replace(" ", "T", 1) if re.match(r"^\d{4}-\d{2}-\d{2} \d", value) else value
+        v = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", v)  # +0300 -> +03:00
+        v = re.sub(r"\.\d+(?=[Z+-]|$)", "", v)  # fractional seconds of any length
+        try:
+            d = datetime.fromisoformat(v.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            d = None
+    if d is None and re.match(r"^[A-Za-z]{3},", value):
+        try:
+            d = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            d = None
+    if d is None:
+        found = [f for f in find_dates(value, tz=zone) if f.kind not in ("month", "relative")]
+        return found[0].value if found else None
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=zone)
+    return d.astimezone(timezone.utc)
+
+
+def _plausible(d: datetime | None, fetched_at: datetime) -> bool:
+    return d is not None and _EARLIEST <= d <= fetched_at + timedelta(days=1)
+
+
+def meta_date(tree, *, tz: str, fetched_at: datetime) -> datetime | None:  # noqa: ANN001
+    """The date the publisher declares: meta tags, JSON-LD datePublished, <time datetime>."""
+    if tree is None:
+        return None
+    for value in meta_values(tree, _PUBLISHED_KEYS):
+        d = parse_machine_date(value, tz)
+        if _plausible(d, fetched_at):
+            return d
+    objects = json_ld(tree)
+    for obj in sorted(objects, key=lambda o: not is_article(o)):
+        for key in ("datePublished", "dateCreated"):
+            value = obj.get(key)
+            if isinstance(value, str):
+                d = parse_machine_date(value, tz)
+                if _plausible(d, fetched_at):
+                    return d
+    # <time datetime> of the story only: inside <article>/<main>, marked as the publication
+    # time, or next to the headline; a sidebar's "latest news" times are not the story's.
+    times = tree.xpath(
+        '//time[@pubdate][@datetime] | //article//time[@datetime] | //main//time[@datetime]'
+        ' | //h1/ancestor::*[position() <= 3]//time[@datetime]'
+        ' | //time[@datetime][contains(@class, "publish") or contains(@class, "entry-date")]'
+    )
+    for el in times:
+        d = parse_machine_date(el.get("datetime") or "", tz)
+        if _plausible(d, fetched_at):
+            return d
+    return None
+
+
+def printed_date(tree, *, title: str, tz: str, fetched_at: datetime,  # noqa: ANN001
+                 lines: list[str] | None = None) -> datetime | None:
+    """A day-precise date printed in a short line near the headline (the dateline).
+
+    Long lines are story paragraphs: a date inside one is an event's date, not the
+    publication date. A month without a day is not a publication date either.
+    """
+    lines = lines if lines is not None else page_lines(tree)
+    idx = headline_index(lines, tree, title)
+    if idx is None:
+        return None
+    after = lines[idx + 1: idx + 9]
+    before = list(reversed(lines[max(0, idx - 5): idx]))
+    for line in after + before:
+        if len(line) > 160:
+            continue
+        found = [f for f in find_dates(line, tz=tz, now=fetched_at) if f.kind != "month"]
+        if not found:
+            continue
+        best = next((f for f in found if f.kind != "hijri"), found[0])
+        if _plausible(best.value, fetched_at):
+            return best.value
+    return None
 
 
 def resolve_date(tree, text: str, *, feed_date: datetime | None, tz: str,  # noqa: ANN001
-                 fetched_at: datetime) -> tuple[datetime | None, str]:
+                 fetched_at: datetime, title: str = "",
+                 lines: list[str] | None = None) -> tuple[datetime | None, str]:
+    """(published_at in UTC or None, where it came from: feed | meta | text | none)."""
+    if fetched_at.tzinfo is None:
+        fetched_at = fetched_at.replace(tzinfo=timezone.utc)
     if feed_date is not None:
+        if feed_date.tzinfo is None:
+            feed_date = feed_date.replace(tzinfo=get_zone(tz))
         return feed_date.astimezone(timezone.utc), "feed"
-    if tree is not None:
-        for v in tree.xpath('//meta[@property="article:published_time"]/@content'):
-            try:
-                d = datetime.fromisoformat(v.strip())
-            except ValueError:
-                continue
-            if d.tzinfo is None:
-                from zoneinfo import ZoneInfo
-                d = d.replace(tzinfo=ZoneInfo(tz))
-            return d.astimezone(timezone.utc), "meta"
+    d = meta_date(tree, tz=tz, fetched_at=fetched_at)
+    if d is not None:
+        return d, "meta"
+    if not title and tree is not None:
+        t = tree.find(".//title")
+        title = t.text_content() if t is not None else ""
+    d = printed_date(tree, title=title, tz=tz, fetched_at=fetched_at, lines=lines)
+    if d is not None:
+        return d, "text"
     return None, "none"
+
+
+__all__ = ["resolve_date", "meta_date", "printed_date", "parse_machine_date", "normalize"]

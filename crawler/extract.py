@@ -56,6 +56,63 @@ def rel_canonical(tree) -> str | None:  # noqa: ANN001
     return None
 
 
+_TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:«»•·]{1,2}\s+")
+
+
+def strip_site_name(title: str, site_name: str) -> str:
+    """"Headline | Site" -> "Headline": the stored title is the headline alone."""
+    title = " ".join(title.split())
+    if not site_name:
+        return title
+    from crawler.arabic import normalize
+
+    site = normalize(site_name)
+    parts = _TITLE_SEPARATORS.split(title)
+    if len(parts) < 2 or not site:
+        return title
+    if normalize(parts[-1]) == site or site in normalize(parts[-1]).split(" ") and len(parts[-1].split()) <= 3:
+        return title[: title.rfind(parts[-1])].rstrip(" |-–—:«»•·")
+    if normalize(parts[0]) == site:
+        return title[len(parts[0]):].lstrip(" |-–—:«»•·")
+    return title
+
+
+def choose_title(tree, feed_title: str, trafilatura_title: str, site_name: str) -> str:  # noqa: ANN001
+    """Feed title > og:title / JSON-LD headline > the <h1> > trafilatura's, site name removed."""
+    from crawler.meta import is_article, json_ld, meta_values
+
+    if feed_title and feed_title.strip():
+        return strip_site_name(feed_title, site_name)
+    candidates: list[str] = list(meta_values(tree, ("og:title",)))
+    for obj in sorted(json_ld(tree), key=lambda o: not is_article(o)):
+        if isinstance(obj.get("headline"), str) and is_article(obj):
+            candidates.append(obj["headline"])
+    if tree is not None:
+        h1s = [" ".join(h.text_content().split()) for h in tree.xpath("//h1")]
+        h1s = [h for h in h1s if len(h) > 3]
+        if len(h1s) == 1:
+            candidates.append(h1s[0])
+    if trafilatura_title:
+        candidates.append(trafilatura_title)
+    for c in candidates:
+        c = strip_site_name(c, site_name)
+        if len(c) > 3:
+            return c
+    return ""
+
+
+def site_name_of(tree, trafilatura_site: str) -> str:  # noqa: ANN001
+    from crawler.meta import json_ld, meta_values
+
+    for v in meta_values(tree, ("og:site_name", "application-name")):
+        return v
+    for obj in json_ld(tree):
+        pub = obj.get("publisher")
+        if isinstance(pub, dict) and isinstance(pub.get("name"), str):
+            return pub["name"]
+    return trafilatura_site or ""
+
+
 def extract_record(
     body: bytes,
     url: str,
@@ -69,20 +126,28 @@ def extract_record(
     boilerplate: Iterable[str] = (),
     learned: Iterable[str] = (),
 ) -> Record | None:
-    """Extract one article page; None when the page holds no article text."""
+    """Extract one article page; None when the page holds no article text.
+
+    ``boilerplate`` are the source's regexes, ``learned`` its learned boilerplate lines
+    (storage.boilerplate.learned_lines). The relevance score is always set; whether a
+    story is kept is the pipeline's decision (crawler.relevance.is_relevant / THRESHOLD).
+    """
     from crawler.clean import clean_text
     from crawler.dates import resolve_date
     from crawler.language import detect_language
-    from crawler.meta import find_author
+    from crawler.meta import find_author, page_lines
+    from crawler.relevance import score
 
     fetched_at = fetched_at or datetime.now(timezone.utc)
+    if fetched_at.tzinfo is None:
+        fetched_at = fetched_at.replace(tzinfo=timezone.utc)
     final_url = final_url or url
     html_text = decode_html(body, encoding)
     tree = parse_tree(html_text)
     if tree is None:
         return None
     doc = trafilatura.bare_extraction(
-        tree,
+        html_text,
         url=final_url,
         include_comments=False,
         include_tables=True,
@@ -93,8 +158,8 @@ def extract_record(
         return None
     meta = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
     raw_text = meta.get("text") or ""
-    title = (feed.title if feed and feed.title else "") or meta.get("title") or ""
-    site_name = meta.get("sitename") or ""
+    site_name = site_name_of(tree, meta.get("sitename") or "")
+    title = choose_title(tree, feed.title if feed else "", meta.get("title") or "", site_name)
     text = clean_text(
         raw_text,
         title=title,
@@ -104,11 +169,13 @@ def extract_record(
     )
     if not text.strip():
         return None
+    lines = page_lines(tree)
     published, date_source = resolve_date(
         tree, text, feed_date=feed.published if feed else None,
-        tz=timezone_name, fetched_at=fetched_at,
+        tz=timezone_name, fetched_at=fetched_at, title=title, lines=lines,
     )
-    author = (feed.author if feed and feed.author else "") or find_author(tree, meta.get("author"))
+    author = (feed.author if feed and feed.author else "") or find_author(
+        tree, meta.get("author"), title=title, lines=lines)
     return Record(
         source=source,
         url=choose_canonical(final_url, rel_canonical(tree)),
@@ -119,6 +186,7 @@ def extract_record(
         date_source=date_source,
         language=detect_language(text),
         fetched_at=fetched_at,
+        relevance=score(title, text),
         guid=feed.guid if feed else "",
         site_name=site_name,
     )

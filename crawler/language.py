@@ -1,11 +1,40 @@
-"""Language of a story's text (trafilatura reports none)."""
+"""Language of a story's text (trafilatura reports none).
+
+Script first, model second: an Arabic-script text is Arabic unless it carries the letters
+that only Persian/Urdu write (پ چ ژ گ ی ک ۀ); py3langid decides the rest. Its model is
+loaded once per process, lazily, through a cached loader (no module-level state).
+"""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+from crawler.arabic import arabic_ratio
+
+_PERSIAN_URDU = set("پچژگیکۀےٹڈڑں")
+
+
+@lru_cache(maxsize=1)
+def _identifier():  # noqa: ANN202
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
 
 def detect_language(text: str) -> str:
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
+    """ISO 639-1 code of the text, '' when there is too little text to tell."""
+    sample = text[:3000]
+    letters = [c for c in sample if c.isalpha()]
+    if len(letters) < 20:
         return ""
-    arabic = sum(1 for c in letters if "\u0600" <= c <= "\u06ff")
-    return "ar" if arabic / len(letters) > 0.5 else ""
+    if arabic_ratio(sample) >= 0.6:
+        other = sum(1 for c in letters if c in _PERSIAN_URDU) / len(letters)
+        if other < 0.01:
+            return "ar"
+    lang, _prob = _identifier().classify(sample)
+    return lang
+
+
+def is_arabic(text: str) -> bool:
+    """True for an Arabic story; a non-Arabic page of an Arabic source is dropped or flagged."""
+    return detect_language(text) == "ar"

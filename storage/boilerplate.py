@@ -1,0 +1,70 @@
+"""Learned boilerplate, the stored part: per-source counts of recurring lines.
+
+Counts live in SQL so every worker learns from every stored story and the knowledge
+survives restarts. The upsert adds to a count atomically (ON CONFLICT ... DO UPDATE), so
+parallel workers never lose an increment, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crawler.boilerplate import DEFAULT_THRESHOLD, candidate_lines
+from storage.models import BoilerplateLine
+
+
+def _insert(session: Session):  # noqa: ANN202
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise NotImplementedError(f"boilerplate counts need SQLite or PostgreSQL, not {name}")
+    return insert
+
+
+def record_lines(session: Session, source: str, texts: Iterable[str], *,
+                 threshold: int = DEFAULT_THRESHOLD) -> int:
+    """Count each candidate line once per story text; returns how many rows were touched.
+
+    Call with the cleaned text of *original* stories only: a duplicate is the same story
+    again, and counting it would make its paragraphs look like boilerplate. The caller
+    commits.
+    """
+    threshold = max(2, threshold)  # never a line that occurs once
+    batch: dict[str, list] = {}
+    for text in texts:
+        for h, line in candidate_lines(text or "").items():
+            if h in batch:
+                batch[h][1] += 1
+            else:
+                batch[h] = [line, 1]
+    if not batch:
+        return 0
+    insert = _insert(session)
+    table = BoilerplateLine.__table__
+    rows = [{"source": source, "line_hash": h, "line": line, "count": n, "active": n >= threshold}
+            for h, (line, n) in sorted(batch.items())]  # sorted: a stable lock order
+    stmt = insert(table).values(rows)
+    new_count = table.c.count + stmt.excluded.count
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.source, table.c.line_hash],
+        set_={"count": new_count, "active": new_count >= threshold},
+    )
+    session.execute(stmt)
+    return len(rows)
+
+
+def learned_lines(session: Session, source: str, *, threshold: int = DEFAULT_THRESHOLD) -> set[str]:
+    """The lines of ``source`` seen in at least ``threshold`` (>= 2) distinct stories."""
+    threshold = max(2, threshold)
+    rows = session.execute(
+        select(BoilerplateLine.line).where(
+            BoilerplateLine.source == source, BoilerplateLine.count >= threshold
+        )
+    )
+    return {r[0] for r in rows}
