@@ -98,7 +98,9 @@ class NewsSpider(scrapy.Spider):
         self.allowed_domains = source.domains
         self.max_listing_pages = max_listing_pages
         self.pattern = re.compile(source.article_pattern) if source.article_pattern else None
-        self.link_extractor = LinkExtractor(allow_domains=self.allowed_domains, unique=True)
+        # Domains are checked by host below: LinkExtractor compares host:port, which a
+        # non-default port (or a test server) breaks.
+        self.link_extractor = LinkExtractor(unique=True)
         self.seed_errors: list[str] = []
         self.seeds_ok = 0
 
@@ -210,6 +212,8 @@ class NewsSpider(scrapy.Spider):
     def is_article_url(self, url: str, *, explicit: bool) -> bool:
         """A link is an article if it matches article_pattern; without one, sitemap entries
         are articles and listing links must look like article paths."""
+        if not self.is_allowed(url):
+            return False
         if self.pattern is not None:
             return bool(self.pattern.search(url))
         if explicit:
@@ -219,6 +223,10 @@ class NewsSpider(scrapy.Spider):
             return False
         segments = [s for s in path.split("/") if s]
         return len(segments) >= 2 or (len(segments) == 1 and (len(segments[0]) > 20 or any(c.isdigit() for c in segments[0])))
+
+    def is_allowed(self, url: str) -> bool:
+        host = (urlsplit(url).hostname or "").lower()
+        return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
 
     # -- articles -----------------------------------------------------------------------
     def parse_article(self, response: Response) -> Iterator[Page]:
