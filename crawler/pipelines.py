@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 
 class StorePipeline:
-    def __init__(self, database: str, batch_size: int, stats: Any) -> None:
+    def __init__(self, database: str, batch_size: int, stats: Any, crawler: Any = None) -> None:
+        self.crawler = crawler
         self.database = database
         self.batch_size = batch_size
         self.stats = stats
@@ -37,10 +38,12 @@ class StorePipeline:
     @classmethod
     def from_crawler(cls, crawler: Any) -> "StorePipeline":
         s = crawler.settings
-        return cls(s.get("DEFNEWS_DATABASE"), s.getint("DEFNEWS_STORE_BATCH", 100), crawler.stats)
+        return cls(s.get("DEFNEWS_DATABASE"), s.getint("DEFNEWS_STORE_BATCH", 100), crawler.stats, crawler)
 
     # -- lifecycle ----------------------------------------------------------------------
-    def open_spider(self, spider: Spider) -> None:
+    # `spider` is optional: Scrapy >= 2.14 no longer passes it (the crawler knows it).
+    def open_spider(self, spider: Spider | None = None) -> None:
+        spider = spider or self.crawler.spider
         self.engine, self.factory = open_db(self.database)
         src = spider.source
         learned: frozenset[str] = frozenset()
@@ -59,7 +62,8 @@ class StorePipeline:
         spider.run_id = self.run_id
         self._flush_lock = asyncio.Lock()
 
-    async def close_spider(self, spider: Spider) -> None:
+    async def close_spider(self, spider: Spider | None = None) -> None:
+        spider = spider or self.crawler.spider
         await self._flush()
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
@@ -87,7 +91,7 @@ class StorePipeline:
         self.engine.dispose()
 
     # -- items --------------------------------------------------------------------------
-    async def process_item(self, item: Any, spider: Spider) -> Any:
+    async def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         if not isinstance(item, Page):
             raise DropItem(f"not a Page: {type(item).__name__}")
         self.counts.pages += 1

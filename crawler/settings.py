@@ -20,7 +20,6 @@ def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any
         "CONCURRENT_REQUESTS": c.concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": c.per_domain_concurrency,
         "DOWNLOAD_DELAY": c.download_delay,
-        "RANDOMIZE_DOWNLOAD_DELAY": True,
         "DOWNLOAD_TIMEOUT": c.timeout,
         "DOWNLOAD_MAXSIZE": c.max_page_bytes,
         "DOWNLOAD_WARNSIZE": 0,
