@@ -33,7 +33,9 @@ def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any
         "LOG_FORMAT": "%(asctime)s %(levelname)s %(name)s: %(message)s",
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 500},
-        "DOWNLOADER_MIDDLEWARES": {},
+        # Conditional GET for feeds, Retry-After; after RetryMiddleware (550) in the
+        # response chain so it can stop retries.
+        "DOWNLOADER_MIDDLEWARES": {"crawler.feedstate.FeedStateMiddleware": 560},
         "EXTENSIONS": {"crawler.progress.Progress": 500},
         "HTTPERROR_ALLOW_ALL": False,
         "DEFNEWS_DATABASE": cfg.database,

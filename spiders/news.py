@@ -153,6 +153,9 @@ class NewsSpider(scrapy.Spider):
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
         self.seeds_ok += 1
+        if response.status == 304:  # conditional GET (crawler/feedstate.py): nothing new
+            log.info("source %s: feed %s not modified", self.source.name, response.url)
+            return
         parsed = feedparser.parse(response.body, response_headers={
             "content-type": response.headers.get("Content-Type", b"").decode("latin-1"),
             "content-location": response.url,

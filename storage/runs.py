@@ -1,16 +1,33 @@
-"""Crawl-run records and source health, written at the start and end of each run."""
+"""Crawl-run records and source health, written at the start and end of each run.
+
+Run statuses: ``running`` (not finished yet, or its process died and nobody noticed yet),
+``ok``, ``failed`` (nothing could be fetched), ``interrupted`` (stopped on SIGINT/SIGTERM,
+what was fetched is stored), ``killed`` (its process vanished without closing the run:
+SIGKILL, OOM, power loss; ``ended_at`` stays empty because nobody saw it end) and
+``crashed`` (the crawl process exited with an error; recorded by the scheduler).
+
+A source that fails (``failed`` or ``crashed``) again and again is backed off
+exponentially: after n failures in a row it is not crawled again before
+``min(period * 2**(n-1), cap)`` has passed, where period is its schedule's interval, so
+one failure costs nothing and a dead source is tried less and less often.
+"""
 
 from __future__ import annotations
 
 import os
 import socket
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.db import utcnow
+from storage.db import as_utc, utcnow
 from storage.models import CrawlRun, Source
+
+#: A dead source is still tried at least once a day (or once a period, if longer).
+BACKOFF_CAP = 24 * 3600.0
+FAILURE_STATUSES = ("failed", "crashed")
 
 
 @dataclass
@@ -40,6 +57,7 @@ def ensure_source(session: Session, name: str, url: str) -> Source:
 def start_run(factory: sessionmaker[Session], source: str, url: str) -> int:
     with factory.begin() as session:
         ensure_source(session, source, url)
+        _reap(session, source, any_host=False)
         run = CrawlRun(source=source, started_at=utcnow(), status="running", pid=os.getpid(),
                        host=socket.gethostname())
         session.add(run)
@@ -66,10 +84,139 @@ def finish_run(factory: sessionmaker[Session], run_id: int, status: str, counts:
         if src is not None:
             src.last_run_at = now
             src.last_status = status
-            if status == "failed":
+            if status in FAILURE_STATUSES:
                 src.consecutive_failures = (src.consecutive_failures or 0) + 1
                 src.last_error = run.error
+            elif status == "interrupted":
+                pass  # stopped from outside: says nothing about the source's health
             else:
                 src.consecutive_failures = 0
                 src.last_success_at = now
                 src.last_error = None
+
+
+# -- runs whose process died ------------------------------------------------------------
+
+def _dead(run: CrawlRun, any_host: bool) -> bool:
+    from storage.locks import pid_alive
+
+    if run.host == socket.gethostname() and run.pid is not None:
+        if run.pid == os.getpid():
+            return False
+        return not pid_alive(run.pid)
+    return any_host
+
+
+def _reap(session: Session, source: str, *, any_host: bool) -> int:
+    n = 0
+    for run in session.scalars(select(CrawlRun).where(CrawlRun.source == source,
+                                                      CrawlRun.status == "running")):
+        if _dead(run, any_host):
+            run.status = "killed"
+            note = (f"process {run.pid} on {run.host} ended without finishing this run "
+                    f"(killed or crashed); noticed at {utcnow().isoformat(timespec='seconds')}")
+            run.error = f"{run.error}\n{note}" if run.error else note
+            n += 1
+    return n
+
+
+def reap_dead_runs(factory: sessionmaker[Session], source: str, *, any_host: bool = False) -> int:
+    """Mark this source's runs left ``running`` by a dead process as ``killed``.
+
+    A process on this machine is dead when its pid is gone. Runs started on other machines
+    are only reaped with ``any_host=True``, which the caller may pass when it holds the
+    source's crawl lock (then no other live crawl of the source can exist).
+    """
+    with factory.begin() as session:
+        return _reap(session, source, any_host=any_host)
+
+
+def record_exit(factory: sessionmaker[Session], source: str, url: str, *, pid: int,
+                started_at: datetime, status: str, error: str = "") -> int | None:
+    """Close the run of a crawl process that ended without closing it itself.
+
+    Called by the scheduler when its child exits: ``status`` is ``crashed`` (non-zero exit,
+    counts as a failure of the source) or ``killed`` (we killed it on shutdown). If the
+    child died before it could open a run, a run is recorded so that every run is seen.
+    Returns the id of the run closed, or None when the child had closed its run itself.
+    """
+    host = socket.gethostname()
+    now = utcnow()
+    with factory.begin() as session:
+        src = ensure_source(session, source, url)
+        runs = list(session.scalars(select(CrawlRun).where(
+            CrawlRun.source == source, CrawlRun.pid == pid, CrawlRun.host == host,
+            CrawlRun.started_at >= started_at - timedelta(seconds=5))))
+        if runs and all(r.status != "running" for r in runs):
+            return None
+        unfinished = [r for r in runs if r.status == "running"]
+        if not unfinished:
+            run = CrawlRun(source=source, started_at=started_at, status="running", pid=pid, host=host)
+            session.add(run)
+            session.flush()
+            unfinished = [run]
+        for run in unfinished:
+            run.status = status
+            if status == "crashed":
+                run.ended_at = now
+            run.error = (error or f"crawl process {pid} {status}")[:10000]
+        if status in FAILURE_STATUSES:
+            src.last_run_at = now
+            src.last_status = status
+            src.consecutive_failures = (src.consecutive_failures or 0) + 1
+            src.last_error = unfinished[-1].error
+        return unfinished[-1].id
+
+
+# -- backoff ----------------------------------------------------------------------------
+
+def backoff_delay(failures: int, period: float, cap: float = BACKOFF_CAP) -> float:
+    """Seconds to wait after `failures` failures in a row: period * 2**(n-1), capped."""
+    if failures <= 0:
+        return 0.0
+    cap = max(cap, period)
+    return min(period * (2 ** min(failures - 1, 40)), cap)
+
+
+def apply_backoff(factory: sessionmaker[Session], source: str, period: float) -> datetime | None:
+    """After a run: set (or clear) the source's ``backoff_until`` from its failures in a row.
+
+    A backoff already set further ahead (a server's Retry-After) is kept. Returns the
+    backoff time in force, or None.
+    """
+    now = utcnow()
+    with factory.begin() as session:
+        src = session.scalar(select(Source).where(Source.name == source))
+        if src is None:
+            return None
+        current = as_utc(src.backoff_until)
+        failures = src.consecutive_failures or 0
+        if failures > 0:
+            base = as_utc(src.last_run_at) or now
+            until = base + timedelta(seconds=backoff_delay(failures, period))
+            if current is None or current < until:
+                src.backoff_until = current = until
+        elif current is not None and current <= now:
+            src.backoff_until = current = None
+        return current if current is not None and current > now else None
+
+
+def set_retry_after(factory: sessionmaker[Session], source: str, until: datetime) -> None:
+    """A server asked us (Retry-After) not to come back before `until`."""
+    with factory.begin() as session:
+        src = session.scalar(select(Source).where(Source.name == source))
+        if src is None:
+            return
+        current = as_utc(src.backoff_until)
+        if current is None or current < until:
+            src.backoff_until = until
+
+
+def backoff_until(factory: sessionmaker[Session], source: str) -> tuple[datetime | None, int]:
+    """(backoff time if still in the future, failures in a row) of a source."""
+    with factory() as session:
+        src = session.scalar(select(Source).where(Source.name == source))
+        if src is None:
+            return None, 0
+        until = as_utc(src.backoff_until)
+        return (until if until is not None and until > utcnow() else None), (src.consecutive_failures or 0)
