@@ -78,16 +78,15 @@ def init_db(engine: Engine) -> None:
     """Create or migrate the schema to the current version."""
     from storage.migrate import upgrade
 
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    where = engine.url.render_as_string(hide_password=True)
     try:
         upgrade(engine)
-    except Exception as exc:
-        from sqlalchemy.exc import OperationalError
-
-        if isinstance(exc, OperationalError):
-            raise DatabaseError(
-                f"database {engine.url.render_as_string(hide_password=True)} unreachable: {exc.orig}"
-            ) from None
-        raise
+    except OperationalError as exc:
+        raise DatabaseError(f"database {where} unreachable: {exc.orig}".strip()) from None
+    except DBAPIError as exc:
+        raise DatabaseError(f"database {where}: cannot create or migrate the schema: {exc.orig}".strip()) from None
 
 
 def open_db(url: str) -> tuple[Engine, sessionmaker[Session]]:

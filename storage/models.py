@@ -27,11 +27,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
-class UTCDateTime(DateTime):
-    """Timezone-aware DateTime; SQLite gives naive values back, read as UTC by the repo."""
-
-    def __init__(self) -> None:
-        super().__init__(timezone=True)
+def UTCDateTime() -> DateTime:  # noqa: N802 - reads like the type it returns
+    """Timezone-aware DateTime; SQLite gives naive values back, read as UTC (storage.db.as_utc)."""
+    return DateTime(timezone=True)
 
 
 class Base(DeclarativeBase):
