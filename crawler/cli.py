@@ -80,6 +80,10 @@ def _setup_logging(args: argparse.Namespace) -> str:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
+    import warnings
+
+    # scrapy-redis still passes arguments Scrapy deprecated; not the user's concern.
+    warnings.filterwarnings("ignore", module="scrapy_redis")
     root.setLevel(level)
     return logging.getLevelName(level)
 

@@ -36,7 +36,8 @@ def fetch_one(url: str, cfg: Config | None) -> tuple[bytes, str | None, str]:
     settings = scrapy_settings(cfg or Config(), log_level="ERROR")
     settings.update({"ITEM_PIPELINES": {}, "EXTENSIONS": {}})
     box: dict = {}
-    process = CrawlerProcess(settings, install_root_handler=False)
+    settings["LOG_INSTALL_ROOT_HANDLER"] = False
+    process = CrawlerProcess(settings)
     process.crawl(_OneSpider, url=url, box=box)
     process.start()
     if "body" not in box:

@@ -108,13 +108,19 @@ class StorePipeline:
             return
         batch, self.pending = self.pending, []
         loop = asyncio.get_running_loop()
-        if self.pool is not None:
-            results = await loop.run_in_executor(self.pool, process_batch, batch, self.rules)
-        else:
-            results = await asyncio.to_thread(process_batch, batch, self.rules)
-        assert self._flush_lock is not None
-        async with self._flush_lock:  # one writer per source: batches commit in order
-            await asyncio.to_thread(self._store, batch, results)
+        try:
+            if self.pool is not None:
+                results = await loop.run_in_executor(self.pool, process_batch, batch, self.rules)
+            else:
+                results = await asyncio.to_thread(process_batch, batch, self.rules)
+            assert self._flush_lock is not None
+            async with self._flush_lock:  # one writer per source: batches commit in order
+                await asyncio.to_thread(self._store, batch, results)
+        except Exception as exc:  # a broken batch is reported, the crawl goes on
+            self.counts.failed += len(batch)
+            msg = f"source {self.rules.name}: a batch of {len(batch)} pages failed: {type(exc).__name__}: {exc}"
+            self.counts.errors.append(msg)
+            log.error(msg, exc_info=exc)
 
     def _store(self, batch: list[Page], results: list[Processed]) -> None:
         from storage.stories import store_records
@@ -133,13 +139,7 @@ class StorePipeline:
                 log.warning("source %s: extraction of %s failed: %s", page.source, page.final_url, res.error)
         if not records:
             return
-        try:
-            outcomes = store_records(self.factory, records, self.run_id)
-        except Exception as exc:
-            self.counts.failed += len(records)
-            self.counts.errors.append(f"storing {len(records)} stories failed: {exc}")
-            log.error("source %s: storing %d stories failed: %s", self.rules.name, len(records), exc)
-            return
+        outcomes = store_records(self.factory, records, self.run_id)
         for o in outcomes:
             if o.status == "new":
                 self.counts.new += 1

@@ -53,7 +53,8 @@ def run_crawl(cfg: Config, sources: list[SourceConfig], *, log_level: str = "WAR
               progress: bool = False, workers: int | None = None) -> list[SourceResult]:
     settings = scrapy_settings(cfg, log_level=log_level)
     settings["DEFNEWS_PROGRESS"] = progress
-    process = CrawlerProcess(settings, install_root_handler=False)
+    settings["LOG_INSTALL_ROOT_HANDLER"] = False  # the CLI's handler and level rule
+    process = CrawlerProcess(settings)
     pool = make_pool(workers)
     crawlers = []
     try:
