@@ -29,7 +29,8 @@ class _OneSpider(scrapy.Spider):
         self.box.update(body=response.body, encoding=m.group(1) if m else None, url=response.url)
 
     def failed(self, failure: Any) -> None:
-        self.box["error"] = str(failure.value)
+        response = getattr(failure.value, "response", None)
+        self.box["error"] = f"HTTP {response.status}" if response is not None else str(failure.value)
 
 
 def fetch_one(url: str, cfg: Config | None) -> tuple[bytes, str | None, str]:

@@ -17,10 +17,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
@@ -55,7 +58,13 @@ class Source(Base):
 
 
 class Story(Base):
-    """One stored article. ``url`` is the canonical URL and unique: writes are idempotent."""
+    """One stored article. ``url`` is the canonical URL and unique: writes are idempotent.
+
+    ``duplicate_of`` names the cluster's original (the first stored version), never another
+    duplicate. The partial unique index on ``fingerprint`` among originals is what makes
+    two processes storing the same text at once end with one original: the second insert
+    conflicts in the database, not in anyone's memory.
+    """
 
     __tablename__ = "stories"
 
@@ -73,23 +82,37 @@ class Story(Base):
     )
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     relevance: Mapped[float | None] = mapped_column(Float, nullable=True)
-    fingerprint: Mapped[str] = mapped_column(String(64), default="", index=True)
-    minhash: Mapped[bytes | None] = mapped_column(nullable=True)  # packed signature
+    # SHA-256 of the normalised words (crawler/dedup.py); "" when too short to identify.
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # packed signature
     guid: Mapped[str | None] = mapped_column(Text, nullable=True)
     run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
+    __table_args__ = (
+        # One original per exact text: the exact-level lookup and its race guard in one index.
+        Index("uq_stories_original_fingerprint", "fingerprint", unique=True,
+              sqlite_where=sql_text("duplicate_of IS NULL AND fingerprint <> ''"),
+              postgresql_where=sql_text("duplicate_of IS NULL AND fingerprint <> ''")),
+    )
+
 
 class StoryBand(Base):
-    """LSH band hashes of original stories: near-duplicate candidates in one indexed query."""
+    """LSH buckets: which stored story first claimed each band hash.
+
+    ``hash`` already encodes its band (crawler/dedup.band_hashes), so candidates for a whole
+    batch are one ``WHERE hash IN (...)`` on the primary key, the same in SQLite and
+    PostgreSQL. The primary key also makes a bucket claimable once: a process that stores
+    a near-duplicate at the same moment as another conflicts on the shared bucket, waits
+    for the other transaction, and then sees the story it must point to.
+    """
 
     __tablename__ = "story_bands"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    band: Mapped[int] = mapped_column(Integer)
-    hash: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     story_id: Mapped[int] = mapped_column(BigId, ForeignKey("stories.id", ondelete="CASCADE"))
 
-    __table_args__ = (Index("ix_story_bands_band_hash", "band", "hash"),)
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class FeedEntry(Base):

@@ -63,3 +63,21 @@ def test_extract_assabah():
 def test_extract_unreadable_file_exits_2(tmp_path):
     r = run_defnews("extract", str(tmp_path / "missing.html"), "--url", "https://a.example/x", timeout=60)
     assert r.returncode == 2 and "missing.html" in r.stderr
+
+
+def test_extract_url_fetches_through_scrapy(web, tmp_path):
+    from tests.fixtureweb import ALPHA_ARTICLES
+
+    w, sites = web
+    a = ALPHA_ARTICLES[1]
+    r = run_defnews("extract", sites["alpha"].url(a.path), "--json", timeout=120)
+    assert r.returncode == 0, r.stderr
+    obj = json.loads(r.stdout)
+    assert obj["title"] == a.title and obj["language"] == "ar"
+    assert obj["text"].split("\n\n") == list(a.paragraphs)
+    assert w.hits(sites["alpha"].host, "/robots.txt"), "robots.txt asked first"
+
+
+def test_extract_url_unreachable_exits_1():
+    r = run_defnews("extract", "http://127.0.0.1:9/nothing", "--json", timeout=120)
+    assert r.returncode == 1 and "127.0.0.1:9" in r.stderr
