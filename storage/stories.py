@@ -1,17 +1,60 @@
-"""Writing stories: idempotent by canonical URL, one transaction per batch.
+"""Writing stories: one row per canonical URL, one original per story, one transaction a batch.
 
-(Simple version: URL-level idempotence only; dedup across URLs lands with issue 4.)
+``store_records`` applies the three dedup levels of crawler/dedup.py against SQL:
+
+1. URL: the canonical URL is unique; a URL already stored is reported "exists" and
+   nothing is written for it (its feed GUID is still remembered).
+2. Exact: the fingerprint of the normalised text is looked up among originals.
+3. Near-duplicate: the record's LSH band hashes are looked up in ``story_bands`` (one
+   indexed ``hash IN (...)`` for the whole batch); candidates are confirmed by estimated
+   Jaccard and headline similarity (crawler.dedup.is_same_story).
+
+A duplicate points at the cluster's original (a candidate's own ``duplicate_of`` when it
+has one), so there are never chains. Records of one batch that repeat each other are
+matched against each other too.
+
+Race safety comes from the database, never from memory, so it holds across processes and
+machines on SQLite and PostgreSQL alike. Every insert is ``ON CONFLICT DO NOTHING``:
+- same URL stored by another process meanwhile: the insert does nothing -> "exists";
+- same text: the partial unique index (one original per fingerprint) rejects a second
+  original -> the record is re-read and stored as that original's duplicate;
+- near-duplicate: LSH buckets are claimed through the ``story_bands`` primary key. A
+  bucket that turns out to be taken although it was free when we looked means another
+  writer stored a story meanwhile (PostgreSQL makes us wait for its commit); that story
+  is then compared, and if it is the same story ours becomes its duplicate before commit.
+Deadlocks between concurrent batches (PostgreSQL detects them) roll the batch back and it
+is retried whole; nothing was committed, so the retry is idempotent.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.dedup import (
+    DEFAULT_PARAMS,
+    DedupKeys,
+    DedupParams,
+    dedup_keys,
+    estimate_jaccard,
+    is_same_story,
+    title_similarity,
+    words,
+)
 from crawler.items import Record
-from storage.models import Story
+from storage.db import utcnow
+from storage.feed_entries import remember_guids
+from storage.models import Story, StoryBand
+
+STORIES = Story.__table__
+BANDS = StoryBand.__table__
+CHUNK = 2000  # values per IN (...) / rows per INSERT: under SQLite's and PostgreSQL's limits
+RETRIES = 6
 
 
 @dataclass
@@ -21,22 +64,336 @@ class Outcome:
     duplicate_of: int | None = None
 
 
-def store_records(factory: sessionmaker[Session], records: list[Record],
-                  run_id: int | None = None) -> list[Outcome]:
-    out: list[Outcome] = []
-    with factory.begin() as session:
-        urls = [r.url for r in records]
-        existing = dict(session.execute(select(Story.url, Story.id).where(Story.url.in_(urls))).all())
-        for r in records:
-            if r.url in existing:
-                out.append(Outcome("exists", existing[r.url]))
-                continue
-            story = Story(source=r.source, url=r.url, title=r.title, text=r.text, author=r.author,
-                          published_at=r.published_at, date_source=r.date_source,
-                          language=r.language, fetched_at=r.fetched_at, relevance=r.relevance,
-                          guid=r.guid or None, run_id=run_id)
-            session.add(story)
-            session.flush()
-            existing[r.url] = story.id
-            out.append(Outcome("new", story.id))
+@dataclass
+class _Candidate:
+    """A stored story as the confirmation step needs it."""
+
+    id: int
+    root: int  # the cluster original: duplicate_of or id
+    signature: bytes | None
+    title: str  # normalised
+
+
+@dataclass
+class _Plan:
+    """What one record of the batch will become."""
+
+    record: Record
+    keys: DedupKeys
+    status: str = "new"  # new | duplicate | exists
+    story_id: int | None = None
+    root: int | None = None  # stored original this one duplicates
+    batch_root: int | None = None  # index of an earlier record of this batch it duplicates
+    same_url_as: int | None = None  # index of an earlier record of this batch with its URL
+    conflicts: set[int] = field(default_factory=set)
+
+
+def keys_for(record: Record, params: DedupParams = DEFAULT_PARAMS) -> DedupKeys:
+    """Precomputed keys (``Record.extra["dedup"]``, e.g. from the worker pool) when they
+    match ``params``; computed here otherwise."""
+    keys = record.extra.get("dedup") if record.extra else None
+    if isinstance(keys, dict):
+        keys = DedupKeys(**keys)
+    if isinstance(keys, DedupKeys) and (
+        keys.signature is None or (len(keys.bands) == params.bands
+                                   and len(keys.signature) == 4 * params.num_perm)):
+        return keys
+    return dedup_keys(record.title, record.text, params)
+
+
+def store_records(factory: sessionmaker[Session], records: Sequence[Record],
+                  run_id: int | None = None,
+                  params: DedupParams = DEFAULT_PARAMS) -> list[Outcome]:
+    """Store a batch in one transaction; one Outcome per record, in order.
+
+    Retried whole on deadlock or lock timeout (nothing of a failed attempt is committed).
+    """
+    if not records:
+        return []
+    keys = [keys_for(r, params) for r in records]
+    for attempt in range(RETRIES):
+        try:
+            with factory.begin() as session:
+                return _store_batch(session.connection(), records, keys, run_id, params)
+        except (OperationalError, DBAPIError) as exc:
+            if attempt == RETRIES - 1 or not _retryable(exc):
+                raise
+            time.sleep(0.05 * 2 ** attempt)
+    raise AssertionError("unreachable")
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if code in ("40P01", "40001", "55P03"):  # deadlock, serialization failure, lock timeout
+        return True
+    message = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in message or "deadlock" in message
+
+
+# --- the batch ---------------------------------------------------------------------------
+
+def _store_batch(conn: Connection, records: Sequence[Record], keys: list[DedupKeys],
+                 run_id: int | None, params: DedupParams) -> list[Outcome]:
+    plans = [_Plan(r, k) for r, k in zip(records, keys)]
+
+    # 1. URL level: already stored, or repeated inside the batch.
+    stored_urls = _existing_urls(conn, {p.record.url for p in plans})
+    first_with_url: dict[str, int] = {}
+    for i, p in enumerate(plans):
+        if p.record.url in stored_urls:
+            p.status, (p.story_id, p.root) = "exists", stored_urls[p.record.url]
+        elif p.record.url in first_with_url:
+            p.status, p.same_url_as = "exists", first_with_url[p.record.url]
+        else:
+            first_with_url[p.record.url] = i
+    todo = [p for p in plans if p.status != "exists"]
+
+    # 2 + 3. Exact and near-duplicate lookups for the whole batch, then decide in order.
+    by_fp = _originals_by_fingerprint(conn, {p.keys.fingerprint for p in todo} - {""})
+    seen_buckets = _bucket_owners(conn, [h for p in todo for h in p.keys.bands])
+    candidates = _candidates(conn, set(seen_buckets.values()))
+    _decide(plans, by_fp, seen_buckets, candidates, params)
+
+    # Write: rows whose original is stored first, then rows pointing into this batch.
+    now = utcnow()
+    _insert_stories(conn, plans, [i for i, p in enumerate(plans)
+                                  if p.status != "exists" and p.batch_root is None], run_id)
+    for p in plans:
+        if p.batch_root is not None:
+            p.root = plans[p.batch_root].root or plans[p.batch_root].story_id
+    _insert_stories(conn, plans, [i for i, p in enumerate(plans)
+                                  if p.status != "exists" and p.batch_root is not None], run_id)
+    _claim_buckets(conn, plans, set(seen_buckets), params)
+
+    for p in plans:
+        if p.same_url_as is not None:
+            first = plans[p.same_url_as]
+            p.story_id, p.root = first.story_id, first.root
+    remember_guids(conn, [(p.record.source, p.record.guid, p.record.url, p.story_id)
+                          for p in plans if p.record.guid and p.story_id is not None], now)
+    return [Outcome(p.status, p.story_id, p.root) for p in plans]
+
+
+def _decide(plans: list[_Plan], by_fp: dict[str, int], buckets: dict[int, int],
+            candidates: dict[int, _Candidate], params: DedupParams) -> None:
+    """Mark each new record as an original or a duplicate (of a stored story or of an
+    earlier record of the batch); pure, so the order of the batch is the order of arrival."""
+    batch_fp: dict[str, int] = {}
+    batch_buckets: dict[int, int] = {}
+    for i, p in enumerate(plans):
+        if p.status == "exists":
+            continue
+        fp = p.keys.fingerprint
+        if fp and fp in by_fp:
+            p.status, p.root = "duplicate", by_fp[fp]
+            continue
+        if fp and fp in batch_fp:
+            p.status, p.batch_root = "duplicate", batch_fp[fp]
+            continue
+        best = _best_match(p.keys, {buckets[h] for h in p.keys.bands if h in buckets},
+                           candidates, params)
+        batch_best = _best_batch_match(p.keys, plans,
+                                       {batch_buckets[h] for h in p.keys.bands if h in batch_buckets},
+                                       params)
+        if best is not None and (batch_best is None or best[0] >= batch_best[0]):
+            p.status, p.root = "duplicate", best[1]
+        elif batch_best is not None:
+            p.status, p.batch_root = "duplicate", batch_best[1]
+        else:
+            if fp:
+                batch_fp[fp] = i
+            for h in p.keys.bands:
+                batch_buckets.setdefault(h, i)
+
+
+def _best_match(keys: DedupKeys, owner_ids: Iterable[int], candidates: dict[int, _Candidate],
+                params: DedupParams) -> tuple[float, int] | None:
+    """(Jaccard, cluster original) of the most similar confirmed stored candidate."""
+    best: tuple[float, int] | None = None
+    if keys.signature is None:
+        return None
+    for sid in sorted(owner_ids):
+        cand = candidates.get(sid)
+        if cand is None or cand.signature is None:
+            continue
+        j = estimate_jaccard(keys.signature, cand.signature)
+        if is_same_story(j, title_similarity(keys.title, cand.title), params):
+            if best is None or j > best[0]:
+                best = (j, cand.root)
+    return best
+
+
+def _best_batch_match(keys: DedupKeys, plans: list[_Plan], idxs: Iterable[int],
+                      params: DedupParams) -> tuple[float, int] | None:
+    best: tuple[float, int] | None = None
+    if keys.signature is None:
+        return None
+    for i in sorted(idxs):
+        other = plans[i].keys
+        j = estimate_jaccard(keys.signature, other.signature)
+        if is_same_story(j, title_similarity(keys.title, other.title), params):
+            if best is None or j > best[0]:
+                best = (j, i)
+    return best
+
+
+# --- queries ---------------------------------------------------------------------------
+
+def _chunks(values: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _existing_urls(conn: Connection, urls: set[str]) -> dict[str, tuple[int, int | None]]:
+    """url -> (id, duplicate_of) of stored stories."""
+    out: dict[str, tuple[int, int | None]] = {}
+    for chunk in _chunks(sorted(urls)):
+        for url, sid, dup in conn.execute(
+                select(STORIES.c.url, STORIES.c.id, STORIES.c.duplicate_of)
+                .where(STORIES.c.url.in_(chunk))):
+            out[url] = (sid, dup)
     return out
+
+
+def _originals_by_fingerprint(conn: Connection, fps: set[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for chunk in _chunks(sorted(fps)):
+        # The WHERE repeats the partial index's predicate so both databases use it.
+        for fp, sid in conn.execute(
+                select(STORIES.c.fingerprint, STORIES.c.id)
+                .where(STORIES.c.fingerprint.in_(chunk), STORIES.c.duplicate_of.is_(None),
+                       STORIES.c.fingerprint != "")):
+            out[fp] = sid
+    return out
+
+
+def _bucket_owners(conn: Connection, hashes: Iterable[int]) -> dict[int, int]:
+    """band hash -> story that claimed the bucket (one indexed query per 2000 hashes)."""
+    out: dict[int, int] = {}
+    for chunk in _chunks(sorted(set(hashes))):
+        for h, sid in conn.execute(select(BANDS.c.hash, BANDS.c.story_id)
+                                   .where(BANDS.c.hash.in_(chunk))):
+            out[h] = sid
+    return out
+
+
+def _candidates(conn: Connection, ids: set[int]) -> dict[int, _Candidate]:
+    out: dict[int, _Candidate] = {}
+    for chunk in _chunks(sorted(ids)):
+        for sid, dup, sig, title in conn.execute(
+                select(STORIES.c.id, STORIES.c.duplicate_of, STORIES.c.minhash, STORIES.c.title)
+                .where(STORIES.c.id.in_(chunk))):
+            out[sid] = _Candidate(sid, dup or sid, bytes(sig) if sig is not None else None,
+                                  " ".join(words(title or "")))
+    return out
+
+
+def _insert_dialect(conn: Connection):
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - SQLite and PostgreSQL are the supported databases
+        raise NotImplementedError(f"defnews stores stories in SQLite or PostgreSQL, not {conn.dialect.name}")
+    return insert
+
+
+def _row(p: _Plan, run_id: int | None) -> dict:
+    r = p.record
+    return {
+        "source": r.source, "url": r.url, "title": r.title, "text": r.text, "author": r.author,
+        "published_at": r.published_at, "date_source": r.date_source, "language": r.language,
+        "fetched_at": r.fetched_at, "relevance": r.relevance, "guid": r.guid or None,
+        "run_id": run_id, "fingerprint": p.keys.fingerprint, "minhash": p.keys.signature,
+        "duplicate_of": p.root if p.status == "duplicate" else None,
+    }
+
+
+def _insert_stories(conn: Connection, plans: list[_Plan], idxs: list[int],
+                    run_id: int | None) -> None:
+    """Insert the planned rows; rows another writer beat us to are resolved, not failed."""
+    if not idxs:
+        return
+    insert = _insert_dialect(conn)
+    # A stable order (by URL) makes concurrent batches take row locks in the same order.
+    idxs = sorted(idxs, key=lambda i: plans[i].record.url)
+    stmt = insert(STORIES).on_conflict_do_nothing().returning(STORIES.c.id, STORIES.c.url)
+    got: dict[str, int] = {}
+    for chunk in _chunks(idxs, 200):
+        for sid, url in conn.execute(stmt, [_row(plans[i], run_id) for i in chunk]):
+            got[url] = sid
+    lost = [i for i in idxs if plans[i].record.url not in got]
+    for i in idxs:
+        if plans[i].record.url in got:
+            plans[i].story_id = got[plans[i].record.url]
+    if not lost:
+        return
+    # Someone committed the same URL, or an original with the same text, meanwhile.
+    stored = _existing_urls(conn, {plans[i].record.url for i in lost})
+    retry: list[int] = []
+    for i in lost:
+        p = plans[i]
+        if p.record.url in stored:
+            p.status, (p.story_id, p.root) = "exists", stored[p.record.url]
+            p.batch_root = None
+        else:
+            retry.append(i)
+    by_fp = _originals_by_fingerprint(conn, {plans[i].keys.fingerprint for i in retry} - {""})
+    again: list[int] = []
+    for i in retry:
+        p = plans[i]
+        if p.keys.fingerprint in by_fp:
+            p.status, p.root, p.batch_root = "duplicate", by_fp[p.keys.fingerprint], None
+            again.append(i)
+        else:  # pragma: no cover - only a constraint we do not know could do this
+            raise RuntimeError(f"story {p.record.url} was neither inserted nor found")
+    _insert_stories(conn, plans, again, run_id)
+
+
+def _claim_buckets(conn: Connection, plans: list[_Plan], seen: set[int],
+                   params: DedupParams) -> None:
+    """Claim the LSH buckets of the new originals, and catch concurrent near-duplicates.
+
+    A bucket that was free when we looked (not in ``seen``) but is taken now was claimed
+    by a story another writer committed meanwhile: compare with it, and if it is the same
+    story, turn ours (and anything of this batch pointing at ours) into its duplicate.
+    """
+    originals = [p for p in plans if p.status == "new" and p.story_id is not None and p.keys.bands]
+    if not originals:
+        return
+    insert = _insert_dialect(conn)
+    rows = sorted(({"hash": h, "band": b, "story_id": p.story_id}
+                   for p in originals for b, h in enumerate(p.keys.bands)),
+                  key=lambda row: (row["hash"], row["band"]))  # one lock order for everyone
+    stmt = insert(BANDS).on_conflict_do_nothing().returning(BANDS.c.hash, BANDS.c.band)
+    claimed: set[tuple[int, int]] = set()
+    for chunk in _chunks(rows, 1000):
+        claimed.update(tuple(r) for r in conn.execute(stmt, chunk))
+    suspects: dict[int, set[int]] = {}
+    for p in originals:
+        for b, h in enumerate(p.keys.bands):
+            if (h, b) not in claimed and h not in seen:
+                suspects.setdefault(p.story_id, set()).add(h)
+    # Buckets our own batch claimed first are not suspects: _decide already compared them.
+    own = {(row["hash"]): row["story_id"] for row in rows if (row["hash"], row["band"]) in claimed}
+    if not suspects:
+        return
+    owners = _bucket_owners(conn, {h for hs in suspects.values() for h in hs})
+    foreign = {h: sid for h, sid in owners.items() if own.get(h) != sid}
+    cands = _candidates(conn, set(foreign.values()))
+    for p in originals:
+        hs = suspects.get(p.story_id, set())
+        ids = {foreign[h] for h in hs if h in foreign}
+        ids.discard(p.story_id)
+        best = _best_match(p.keys, ids, cands, params)
+        if best is None or best[1] == p.story_id:
+            continue
+        root = best[1]
+        conn.execute(update(STORIES).where(STORIES.c.id == p.story_id).values(duplicate_of=root))
+        conn.execute(update(STORIES).where(STORIES.c.duplicate_of == p.story_id)
+                     .values(duplicate_of=root))
+        old = p.story_id
+        p.status, p.root = "duplicate", root
+        for q in plans:
+            if q.root == old and q is not p:
+                q.root = root
