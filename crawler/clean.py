@@ -36,15 +36,19 @@ _SHARE_WORDS = {
     "شارك", "شاركها", "شاركه", "شاركوا", "مشاركه", "المشاركه", "تابعونا", "تابعنا", "تابعوا",
     "تابع", "على", "علي", "عبر", "في", "و", "او", "عن", "طريق", "عبرنا", "الخبر", "المقال",
     "المقاله", "هذا", "هذه", "عل", "طباعه", "اطبع", "البريد", "الالكتروني", "نسخ", "الرابط",
-    "ارسل", "لصديق", "حساباتنا", "صفحتنا", "قناتنا", "منصات", "التواصل", "الاجتماعي",
+    "ارسل", "لصديق", "حساباتنا", "الخبر", "المقال", "الصفحه", "ارسال", "صفحتنا", "قناتنا", "منصات", "التواصل", "الاجتماعي",
     "share", "shares", "sharing", "tweet", "follow", "us", "on", "via", "print", "copy", "link",
     "and", "the", "this", "article", "story", "pin", "it", "mail", "send", "to", "a", "friend",
 }
+# Page tools printed next to the story: print, send to a friend, font size, save.
+_TOOLS = {"طباعه", "اطبع", "لصديق", "ارسال", "تكبير", "تصغير", "الخط", "حفظ", "print", "email",
+          "الطباعه", "نسخه", "للطباعه"}
+_WEAK_SOCIAL = {"ان", "اب", "في", "x", "بوك", "نيوز", "شات", "توك", "فيس", "سناب", "تيك", "جوجل", "غوغل", "لينكد"}
 _SHARE_LEAD = re.compile(
     r"^(?:شارك|شاركها|شارك الخبر|شارك المقال|مشاركه|المشاركه|تابعونا|تابعنا|تابعوا|share|share this|follow us)"
     r"(?:\s|$)"
 )
-_PIPE_SOCIAL = re.compile(r"\|\s*(?:facebook|twitter|instagram|youtube|linkedin|telegram|x)\s*$", re.I)
+_PIPE_SOCIAL = re.compile(r"\|\s*(?:facebook|twitter|instagram|youtube|linkedin|telegram|x|فيسبوك|تويتر|يوتيوب)\s*$", re.I)
 # A promo line pointing to the site's channels: "تابعوا آخر الأخبار عبر قناتنا على تلغرام".
 _CHANNEL_PROMO = re.compile(
     r"(?:تابعوا|تابعونا|تابعنا|انضموا|انضم|اشترك|اشتركوا|للاشتراك|حمل|حملوا|نزل)"
@@ -129,17 +133,18 @@ def is_headline_repeat(norm_line: str, norm_title: str, norm_site: str = "") -> 
     return False
 
 
-def is_social(norm_line: str) -> bool:
-    """Share bars, follow-us lines and "Site | Facebook" widgets."""
-    if _PIPE_SOCIAL.search(norm_line.replace(" ", " ")):
+def is_social(norm_line: str, raw_line: str = "") -> bool:
+    """Share bars, print/send tools, follow-us lines and "Site | Facebook" widgets."""
+    if raw_line and _PIPE_SOCIAL.search(raw_line):
         return True
     words = norm_line.split()
     if not words or len(words) > 16:
         return False
-    if any(w in _SOCIAL for w in words if w not in ("ان", "اب", "في", "x", "بوك", "نيوز", "شات", "توك")) or (
-            _SHARE_LEAD.match(norm_line) and len(words) <= 6):
-        rest = [w for w in words if w not in _SOCIAL and w not in _SHARE_WORDS and not w.isdigit()]
-        if len(rest) <= max(1, len(words) // 5):
+    signal = any(w in _SOCIAL or w in _TOOLS for w in words if w not in _WEAK_SOCIAL)
+    if signal or (_SHARE_LEAD.match(norm_line) and len(words) <= 6):
+        rest = [w for w in words if w not in _SOCIAL and w not in _SHARE_WORDS and w not in _TOOLS
+                and not w.isdigit()]
+        if len(rest) <= len(words) // 5:
             return True
     return bool(_CHANNEL_PROMO.search(norm_line)) and len(words) <= 20
 
@@ -236,7 +241,7 @@ def clean_text(text: str, *, title: str = "", site_name: str = "",
         if is_read_also(norm, line):
             in_related = len(norm.split()) <= 4  # a heading alone: a box of links follows
             continue
-        if (is_headline_repeat(norm, norm_title, norm_site) or is_social(norm)
+        if (is_headline_repeat(norm, norm_title, norm_site) or is_social(norm, line)
                 or is_site_line(norm, norm_site) or is_notice(norm) or is_ad_label(norm)
                 or is_meta_line(norm, line)):
             continue

@@ -56,6 +56,50 @@ def rel_canonical(tree) -> str | None:  # noqa: ANN001
     return None
 
 
+_CAPTIONS = ("//figcaption | //*[contains(concat(' ', normalize-space(@class), ' '), ' wp-caption-text ')]"
+             " | //*[contains(concat(' ', normalize-space(@class), ' '), ' caption ')]")
+
+
+_LAYOUT_CONTENT = "p|div|table|ul|ol|h1|h2|h3|h4|h5|h6|blockquote|article|section"
+
+
+def is_layout_table(table) -> bool:  # noqa: ANN001
+    """A table used to lay the page out (old Arabic sites), not to hold data: it nests
+    another table or its cells hold paragraphs and blocks."""
+    return bool(table.xpath(".//table")) or bool(
+        table.xpath("./tr/td/*[self::p or self::div or self::ul or self::ol or self::blockquote"
+                    " or self::h1 or self::h2 or self::h3 or self::h4]"
+                    " | ./tbody/tr/td/*[self::p or self::div or self::ul or self::ol or self::blockquote"
+                    " or self::h1 or self::h2 or self::h3 or self::h4]"))
+
+
+def prepare_tree(tree):  # noqa: ANN001, ANN201
+    """A copy of the page made for trafilatura.
+
+    Image captions go: a caption is not the story (CONTRACT.md), and on Arabic sites it
+    usually repeats the headline. Layout tables become plain blocks: trafilatura renders a
+    table as "| cell |" rows and would glue a whole story cell into one line.
+    """
+    import copy
+
+    tree = copy.deepcopy(tree)
+    for el in tree.xpath(_CAPTIONS):
+        if el.getparent() is not None:
+            el.drop_tree()
+    owned = []  # (table, its own rows and cells), all decided before anything is renamed
+    for table in tree.iter("table"):
+        if is_layout_table(table):
+            own = [el for el in table.iter("tbody", "thead", "tfoot", "tr", "td", "th")
+                   if next(el.iterancestors("table"), None) is table]
+            owned.append((table, own))
+    for table, own in owned:
+        for el in [table, *own]:
+            el.tag = "div"
+            for attr in ("width", "colspan", "rowspan", "cellpadding", "cellspacing", "border"):
+                el.attrib.pop(attr, None)
+    return tree
+
+
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:«»•·]{1,2}\s+")
 
 
@@ -92,13 +136,37 @@ def choose_title(tree, feed_title: str, trafilatura_title: str, site_name: str) 
         h1s = [h for h in h1s if len(h) > 3]
         if len(h1s) == 1:
             candidates.append(h1s[0])
+        candidates += title_tag_parts(tree, site_name)
     if trafilatura_title:
         candidates.append(trafilatura_title)
+    from crawler.arabic import normalize
+
     for c in candidates:
         c = strip_site_name(c, site_name)
-        if len(c) > 3:
+        if len(c) > 3 and normalize(c) != normalize(site_name):
             return c
     return ""
+
+
+def title_tag_parts(tree, site_name: str) -> list[str]:  # noqa: ANN001
+    """The part of <title> that is the headline: "Site - Headline" or "Headline | Site"."""
+    from crawler.arabic import normalize
+
+    el = tree.find(".//title")
+    text = " ".join((el.text_content() if el is not None else "").split())
+    if not text:
+        return []
+    parts = [p for p in _TITLE_SEPARATORS.split(text) if p.strip()]
+    site = normalize(site_name)
+    rest = [p for p in parts if normalize(p) != site]
+    if len(parts) > 1 and len(rest) == len(parts) - 1 and rest:
+        return [" - ".join(rest)] if len(rest) > 1 else rest
+    if len(parts) == 2:
+        # Site name unknown: the headline is the clearly longer part ("Site - A long headline").
+        a, b = sorted(parts, key=lambda p: len(p.split()), reverse=True)
+        if len(a.split()) >= 4 and len(a.split()) >= 2 * len(b.split()):
+            return [a]
+    return [text]
 
 
 def site_name_of(tree, trafilatura_site: str) -> str:  # noqa: ANN001
@@ -147,7 +215,7 @@ def extract_record(
     if tree is None:
         return None
     doc = trafilatura.bare_extraction(
-        html_text,
+        prepare_tree(tree),
         url=final_url,
         include_comments=False,
         include_tables=True,
@@ -175,7 +243,7 @@ def extract_record(
         tz=timezone_name, fetched_at=fetched_at, title=title, lines=lines,
     )
     author = (feed.author if feed and feed.author else "") or find_author(
-        tree, meta.get("author"), title=title, lines=lines)
+        tree, meta.get("author"), title=title, lines=lines, site_name=site_name)
     return Record(
         source=source,
         url=choose_canonical(final_url, rel_canonical(tree)),

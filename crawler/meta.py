@@ -156,18 +156,27 @@ def headline_index(lines: list[str], tree, title: str = "") -> int | None:  # no
     return None
 
 
-def clean_author(value: str) -> str:
-    """A person's (or desk's) name without its byline prefix; '' when it is not a name."""
+_TRAILING_DATE = re.compile(r"\s+[-–—|،,]\s+(?=.*\d).*$")
+
+
+def clean_author(value: str, site_name: str = "") -> str:
+    """A person's (or desk's) name without its byline prefix; '' when it is not a name.
+
+    The site itself is not an author: many CMSs put the publisher in the author field.
+    """
     value = " ".join(str(value).split()).strip(" :-–—|،,")
     m = BYLINE.match(value)
     if m:
         value = m.group("name").strip(" :-–—|،,")
+    value = _TRAILING_DATE.sub("", value).strip(" :-–—|،,")  # "أحمد علي - 5 سبتمبر 2023"
+    if site_name and normalize(value) == normalize(site_name):
+        return ""
     if not value or _NOT_A_NAME.search(value) or len(value) > 60 or len(value.split()) > 6:
         return ""
     return value
 
 
-def _ld_author(obj: dict[str, Any]) -> str:
+def _ld_author(obj: dict[str, Any], site_name: str = "") -> str:
     raw = obj.get("author") or obj.get("creator")
     items = raw if isinstance(raw, list) else [raw]
     names = []
@@ -178,14 +187,14 @@ def _ld_author(obj: dict[str, Any]) -> str:
                 name = name[0] if name else ""
         else:
             name = item or ""
-        name = clean_author(str(name))
+        name = clean_author(str(name), site_name)
         if name and name not in names:
             names.append(name)
     return ", ".join(names)
 
 
 def find_author(tree, trafilatura_author: str | None, *, title: str = "",  # noqa: ANN001
-                lines: list[str] | None = None) -> str:
+                lines: list[str] | None = None, site_name: str = "") -> str:
     """Author from JSON-LD, then author meta tags, then a byline near the headline.
 
     trafilatura's own guess comes last: it often returns the site name or nothing.
@@ -193,17 +202,17 @@ def find_author(tree, trafilatura_author: str | None, *, title: str = "",  # noq
     objects = json_ld(tree)
     for obj in sorted(objects, key=lambda o: not is_article(o)):
         if obj.get("author") or obj.get("creator"):
-            name = _ld_author(obj)
+            name = _ld_author(obj, site_name)
             if name:
                 return name
     for value in meta_values(tree, _AUTHOR_KEYS):
-        name = clean_author(value)
+        name = clean_author(value, site_name)
         if name:
             return name
     if tree is not None:
         for el in tree.xpath('//a[@rel="author"] | //*[contains(concat(" ", normalize-space(@class), " "), " author ")'
                              ' or contains(@class, "byline") or contains(@class, "author-name")]'):
-            name = clean_author(el.text_content())
+            name = clean_author(el.text_content(), site_name)
             if name and len(name) > 1:
                 return name
     lines = lines if lines is not None else page_lines(tree)
@@ -214,7 +223,7 @@ def find_author(tree, trafilatura_author: str | None, *, title: str = "",  # noq
             continue
         m = BYLINE.match(line)
         if m:
-            name = clean_author(line)
+            name = clean_author(line, site_name)
             if name:
                 return name
-    return clean_author(trafilatura_author or "")
+    return clean_author(trafilatura_author or "", site_name)
