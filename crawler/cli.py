@@ -114,9 +114,32 @@ def cmd_crawl(args: argparse.Namespace, cfg: Config, log_level: str) -> int:
     sources = _select_sources(cfg, args.source)
     if not sources:
         raise UsageError(f"{args.config_path}: sources: no sources configured")
-    _check_db(cfg)
-    results = run_crawl(cfg, sources, log_level="ERROR" if args.quiet else log_level,
-                        progress=sys.stderr.isatty() and not args.quiet)
+    # Cron-safe: each source is locked in the database for this process (a source another
+    # crawl holds is skipped, exit 0); sources in backoff are skipped unless named.
+    from scheduler import schedule_period
+    from storage.db import open_db
+    from storage.locks import Heartbeat, claim_sources
+    from storage.runs import apply_backoff
+
+    engine, factory = open_db(cfg.database)
+    claim = claim_sources(factory, [s.name for s in sources], respect_backoff=not args.source)
+    if not args.quiet:
+        for line in claim.skipped:
+            print(f"defnews: {line}", file=sys.stderr)
+    sources = [s for s in sources if s.name in claim.sources]
+    if not sources:
+        engine.dispose()
+        return EXIT_OK
+    heartbeat = Heartbeat(factory, claim.sources, claim.holder).start()
+    try:
+        results = run_crawl(cfg, sources, log_level="ERROR" if args.quiet else log_level,
+                            progress=sys.stderr.isatty() and not args.quiet)
+    finally:
+        heartbeat.stop()
+        for s in sources:
+            apply_backoff(factory, s.name, schedule_period(s.schedule))
+        claim.release(factory)
+        engine.dispose()
     failed_all = all(r.status == "failed" for r in results)
     any_failed = any(r.status == "failed" or r.failed for r in results)
     if not args.quiet or any_failed:

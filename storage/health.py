@@ -1,42 +1,90 @@
-"""Source health for `defnews sources`: last run, status, last success, stories, failures."""
+"""Source health for `defnews sources`: last run, status, last success, stories, failures
+in a row, backoff and next run.
+
+The next run comes from the scheduler's job store when `defnews schedule` has scheduled
+the source (it is read straight from the table, so this works while the scheduler runs
+in another process); a source held back by a backoff says until when. Sources crawled
+from cron have no known next run, unless a backoff holds them back.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import IO
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.config import Config
-from storage.db import as_utc
+from storage.db import as_utc, utcnow
+from storage.locks import holder_is_dead, holders
 from storage.models import Source, Story
 
 FIELDS = ("name", "last_run", "status", "last_success", "stories", "failures_in_a_row", "next_run")
+TABLE_FIELDS = FIELDS + ("backoff_until",)
+
+#: The scheduler's APScheduler job store table and job ids (scheduler.py writes them).
+SCHEDULER_JOBS_TABLE = "defnews_scheduler_jobs"
+JOB_PREFIX = "crawl:"
+
+
+def job_id(source: str) -> str:
+    return JOB_PREFIX + source
 
 
 def _iso(v) -> str | None:  # noqa: ANN001
     v = as_utc(v)
-    return v.isoformat() if v else None
+    return v.isoformat(timespec="seconds") if v else None
+
+
+def scheduled_runs(session: Session) -> dict[str, datetime | None]:
+    """Next run per source from the scheduler's job store (empty if never scheduled)."""
+    bind = session.get_bind()
+    if not inspect(bind).has_table(SCHEDULER_JOBS_TABLE):
+        return {}
+    rows = session.execute(text(f"SELECT id, next_run_time FROM {SCHEDULER_JOBS_TABLE}")).all()
+    out: dict[str, datetime | None] = {}
+    for jid, ts in rows:
+        if jid.startswith(JOB_PREFIX):
+            out[jid[len(JOB_PREFIX):]] = datetime.fromtimestamp(ts, tz=timezone.utc) if ts is not None else None
+    return out
 
 
 def source_health(factory: sessionmaker[Session], cfg: Config) -> list[dict]:
+    now = utcnow()
     with factory() as session:
         by_name = {s.name: s for s in session.scalars(select(Source))}
         counts = dict(session.execute(select(Story.source, func.count()).group_by(Story.source)).all())
+        scheduled = scheduled_runs(session)
+    running = {name for name, lk in holders(factory).items()
+               if lk.expires_at > now and not holder_is_dead(lk.holder)}
     rows = []
     for sc in cfg.sources:
         s = by_name.get(sc.name)
+        backoff = as_utc(s.backoff_until) if s else None
+        if backoff is not None and backoff <= now:
+            backoff = None
+        next_run = scheduled[sc.name] if sc.name in scheduled else (as_utc(s.next_run_at) if s else None)
+        if backoff is not None and (next_run is None or next_run < backoff):
+            next_run = backoff
+        status = (s.last_status if s else None) or "never run"
+        if sc.name in running:
+            status = f"running (last: {status})" if s and s.last_status else "running"
+        elif backoff is not None:
+            status = f"{status}, backing off"
         rows.append({
             "name": sc.name,
             "url": sc.url,
+            "schedule": sc.schedule,
             "last_run": _iso(s.last_run_at) if s else None,
-            "status": (s.last_status if s else None) or "never run",
+            "status": status,
             "last_success": _iso(s.last_success_at) if s else None,
             "stories": counts.get(sc.name, 0),
             "failures_in_a_row": (s.consecutive_failures if s else 0) or 0,
-            "next_run": _iso(s.next_run_at) if s else None,
+            "next_run": _iso(next_run),
+            "backoff_until": _iso(backoff),
             "last_error": s.last_error if s else None,
         })
     return rows
@@ -44,8 +92,13 @@ def source_health(factory: sessionmaker[Session], cfg: Config) -> list[dict]:
 
 def print_health(rows: list[dict], out: IO[str]) -> None:
     table = Table(title="defnews sources", title_justify="left")
-    for f in FIELDS:
+    for f in TABLE_FIELDS:
         table.add_column(f)
     for r in rows:
-        table.add_row(*("" if r[f] is None else str(r[f]) for f in FIELDS))
-    Console(file=out, width=160, highlight=False).print(table)
+        table.add_row(*("" if r.get(f) is None else str(r[f]) for f in TABLE_FIELDS))
+    Console(file=out, width=200, highlight=False).print(table)
+    for r in rows:
+        if r.get("backoff_until") and r.get("last_error"):
+            first = r["last_error"].strip().splitlines()[0] if r["last_error"].strip() else ""
+            Console(file=out, width=200, highlight=False, soft_wrap=True).print(
+                f"  {r['name']}: {first}", markup=False)

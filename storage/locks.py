@@ -40,7 +40,7 @@ DEFAULT_TTL = 300.0
 
 
 def make_holder() -> str:
-    """``host:pid:nonce``: who holds a lock, readable by humans and by `_holder_is_dead`."""
+    """``host:pid:nonce``: who holds a lock, readable by humans and by `holder_is_dead`."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
@@ -71,7 +71,7 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def _holder_is_dead(holder: str) -> bool:
+def holder_is_dead(holder: str) -> bool:
     """Only a holder on this very machine can be known dead before its lock expires."""
     host, pid = _parse_holder(holder)
     return host == socket.gethostname() and pid is not None and not pid_alive(pid)
@@ -108,7 +108,7 @@ def acquire(factory: sessionmaker[Session], source: str, holder: str,
     current = lock_info(factory, source)
     if current is None:  # released between our insert and our look: one more insert
         return _insert(factory, source, holder, ttl)
-    if current.holder != holder and current.expires_at > now and not _holder_is_dead(current.holder):
+    if current.holder != holder and current.expires_at > now and not holder_is_dead(current.holder):
         return False
     # Steal (or renew) it, but only if the row is still exactly what we judged dead:
     # a concurrent stealer changes `holder`, and then our UPDATE matches no row.
@@ -193,3 +193,49 @@ class Heartbeat:
                         log.error("source %s: lost the crawl lock (taken by another crawl)", source)
                 except Exception as exc:  # a database hiccup must not kill the crawl
                     log.warning("source %s: renewing the crawl lock failed: %s", source, exc)
+
+
+@dataclass
+class Claim:
+    """What `claim_sources` got: the sources this process may crawl, and why others not."""
+
+    holder: str
+    sources: list[str]
+    skipped: list[str]  # one line per skipped source, for the user
+
+    def release(self, factory: sessionmaker[Session]) -> None:
+        for name in self.sources:
+            try:
+                release(factory, name, self.holder)
+            except Exception as exc:  # it expires anyway
+                log.warning("source %s: releasing the crawl lock failed: %s", name, exc)
+
+
+def claim_sources(factory: sessionmaker[Session], names: list[str], *, respect_backoff: bool,
+                  ttl: float = DEFAULT_TTL) -> Claim:
+    """Lock each source for this process, skipping those locked elsewhere (and, when
+    `respect_backoff`, those a failure backoff or a server's Retry-After holds back).
+
+    Taking the lock also closes the records of earlier runs of the source that were left
+    ``running`` by a dead process, on any machine: while we hold the lock, none is alive.
+    """
+    from storage.runs import backoff_until, reap_dead_runs
+
+    claim = Claim(make_holder(), [], [])
+    for name in names:
+        if respect_backoff:
+            until, failures = backoff_until(factory, name)
+            if until is not None:
+                why = f"after {failures} failures in a row" if failures else "as the server asked (Retry-After)"
+                claim.skipped.append(f"source {name}: backing off {why} until "
+                                     f"{until.isoformat(timespec='seconds')}; skipped "
+                                     f"(crawl it now with --source {name})")
+                continue
+        if not acquire(factory, name, claim.holder, ttl):
+            info = lock_info(factory, name)
+            by = f" by {info.holder} since {info.acquired_at.isoformat(timespec='seconds')}" if info else ""
+            claim.skipped.append(f"source {name}: already being crawled{by}; skipped")
+            continue
+        claim.sources.append(name)
+        reap_dead_runs(factory, name, any_host=True)
+    return claim

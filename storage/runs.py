@@ -136,7 +136,8 @@ def record_exit(factory: sessionmaker[Session], source: str, url: str, *, pid: i
     """Close the run of a crawl process that ended without closing it itself.
 
     Called by the scheduler when its child exits: ``status`` is ``crashed`` (non-zero exit,
-    counts as a failure of the source) or ``killed`` (we killed it on shutdown). If the
+    counts as a failure of the source), ``interrupted`` (stopped on our shutdown, exited by
+    itself) or ``killed`` (died of a signal during our shutdown). If the
     child died before it could open a run, a run is recorded so that every run is seen.
     Returns the id of the run closed, or None when the child had closed its run itself.
     """
@@ -157,7 +158,7 @@ def record_exit(factory: sessionmaker[Session], source: str, url: str, *, pid: i
             unfinished = [run]
         for run in unfinished:
             run.status = status
-            if status == "crashed":
+            if status != "killed":  # a killed run has no known end
                 run.ended_at = now
             run.error = (error or f"crawl process {pid} {status}")[:10000]
         if status in FAILURE_STATUSES:
