@@ -226,20 +226,16 @@ def clean_text(text: str, *, title: str = "", site_name: str = "",
     norm_site = normalize(site_name)
     lines = [_tidy(x) for x in text.splitlines()]
     out: list[str] = []
-    in_related = False
     for line in lines:
         if not line:
             continue
         norm = normalize(line)
         if not norm:  # a line of punctuation or a lone dot
             continue
-        if in_related:
-            # The links under a "اقرأ أيضا" heading: short, title-like, no final punctuation.
-            if len(norm.split()) <= 18 and not re.search(r"[.!?؟:؛]$", line):
-                continue
-            in_related = False
         if is_read_also(norm, line):
-            in_related = len(norm.split()) <= 4  # a heading alone: a box of links follows
+            # The heading or an inline "اقرأ أيضا: <title>" line. The links under a heading
+            # are removed on the tree (crawler.extract.drop_related_boxes): in plain text
+            # they cannot be told from the sub-heading that may follow.
             continue
         if (is_headline_repeat(norm, norm_title, norm_site) or is_social(norm, line)
                 or is_site_line(norm, norm_site) or is_notice(norm) or is_ad_label(norm)

@@ -41,8 +41,11 @@ def decode_html(body: bytes, encoding: str | None = None) -> str:
 
 
 def parse_tree(html_text: str):  # -> lxml HtmlElement | None
+    """Parse without HTML comments: trafilatura given a tree that still holds comment
+    nodes loses whole paragraphs (measured on the Zyte benchmark: 1751 vs 3402 chars)."""
+    parser = lxml_html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False)
     try:
-        return lxml_html.document_fromstring(html_text)
+        return lxml_html.document_fromstring(html_text, parser=parser)
     except (ValueError, lxml_html.etree.ParserError):
         return None
 
@@ -73,6 +76,45 @@ def is_layout_table(table) -> bool:  # noqa: ANN001
                     " or self::h1 or self::h2 or self::h3 or self::h4]"))
 
 
+def _link_share(el) -> float:  # noqa: ANN001
+    text = " ".join(el.text_content().split())
+    links = sum(len(" ".join(a.text_content().split())) for a in el.iter("a"))
+    return links / max(1, len(text))
+
+
+def drop_related_boxes(tree) -> None:  # noqa: ANN001
+    """Remove "اقرأ أيضا" / "مواضيع ذات صلة" boxes: a related-heading followed by links.
+
+    Done on the tree, where links are visible: in plain text a list of linked titles and
+    a story's sub-heading look alike. A heading alone, or an inline "اقرأ أيضا: <a>"
+    paragraph, is left to crawler.clean.
+    """
+    from crawler.arabic import normalize
+    from crawler.clean import is_read_also
+
+    doomed = []
+    for el in tree.iter("div", "section", "aside", "ul", "ol", "p", "h2", "h3", "h4", "h5", "h6", "strong", "span"):
+        text = " ".join(el.text_content().split())
+        if not text or len(text) > 1500:
+            continue
+        head = normalize(text[:60])
+        if not is_read_also(head, text[:60]):
+            continue
+        if el.tag in ("div", "section", "aside", "ul", "ol") and _link_share(el) >= 0.5:
+            doomed.append(el)  # the whole box: heading and links
+            continue
+        if len(normalize(text).split()) <= 4:  # a heading: the links are its next sibling
+            box = el
+            while box.getnext() is None and box.getparent() is not None and box.getparent().tag in ("strong", "span", "b", "p"):
+                box = box.getparent()
+            nxt = box.getnext()
+            if nxt is not None and nxt.tag in ("ul", "ol", "div") and _link_share(nxt) >= 0.6:
+                doomed += [box, nxt]
+    for el in doomed:
+        if el.getparent() is not None:
+            el.drop_tree()
+
+
 def prepare_tree(tree):  # noqa: ANN001, ANN201
     """A copy of the page made for trafilatura.
 
@@ -86,6 +128,7 @@ def prepare_tree(tree):  # noqa: ANN001, ANN201
     for el in tree.xpath(_CAPTIONS):
         if el.getparent() is not None:
             el.drop_tree()
+    drop_related_boxes(tree)
     owned = []  # (table, its own rows and cells), all decided before anything is renamed
     for table in tree.iter("table"):
         if is_layout_table(table):
