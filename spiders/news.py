@@ -18,6 +18,8 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 import scrapy
 from lxml import etree
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from scrapy.linkextractors import LinkExtractor
 from twisted.python.failure import Failure
@@ -103,11 +105,18 @@ class NewsSpider(scrapy.Spider):
         self.link_extractor = LinkExtractor(unique=True)
         self.seed_errors: list[str] = []
         self.seeds_ok = 0
+        # Feed and sitemap metadata by canonical article URL: it wins over the page, even
+        # when the same article is also reached from a listing page.
+        self.feed_meta: dict[str, FeedMeta] = {}
+        self._meta_seeds_pending = 0
+        self._listings_started = False
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "NewsSpider":
         kwargs.setdefault("max_listing_pages", crawler.settings.getint("DEFNEWS_MAX_LISTING_PAGES", 5))
-        return super().from_crawler(crawler, *args, **kwargs)
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        return spider
 
     # -- seeds -------------------------------------------------------------------------
     async def start(self) -> Any:
@@ -118,15 +127,53 @@ class NewsSpider(scrapy.Spider):
         yield from self.seed_requests()
 
     def seed_requests(self) -> Iterator[scrapy.Request]:
+        """Feeds and sitemaps first; listing pages once they are all read, so an article
+        found both ways is requested with its feed metadata (the dupefilter keeps one)."""
         for url in self.source.feeds:
-            yield scrapy.Request(url, callback=self.parse_feed, errback=self.seed_failed,
+            self._meta_seeds_pending += 1
+            yield scrapy.Request(url, callback=self.on_feed, errback=self.on_meta_seed_failed,
                                  meta={"seed": "feed"}, dont_filter=True)
         for url in self.source.sitemaps:
-            yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.seed_failed,
-                                 meta={"seed": "sitemap"}, dont_filter=True)
+            self._meta_seeds_pending += 1
+            yield self.sitemap_request(url, dont_filter=True)
+        if not self._meta_seeds_pending:
+            yield from self.listing_seeds()
+
+    def sitemap_request(self, url: str, dont_filter: bool = False) -> scrapy.Request:
+        return scrapy.Request(url, callback=self.on_sitemap, errback=self.on_meta_seed_failed,
+                              meta={"seed": "sitemap"}, dont_filter=dont_filter)
+
+    def listing_seeds(self) -> Iterator[scrapy.Request]:
+        if self._listings_started:
+            return
+        self._listings_started = True
         for url in self.source.start_urls:
             yield scrapy.Request(url, callback=self.parse_listing, errback=self.seed_failed,
                                  meta={"seed": "listing", "listing_page": 1}, dont_filter=True)
+
+    def _meta_seed_done(self) -> Iterator[scrapy.Request]:
+        self._meta_seeds_pending -= 1
+        if self._meta_seeds_pending <= 0:
+            yield from self.listing_seeds()
+
+    def on_feed(self, response: Response) -> Iterator[scrapy.Request]:
+        yield from self.parse_feed(response)
+        yield from self._meta_seed_done()
+
+    def on_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        yield from self.parse_sitemap(response)
+        yield from self._meta_seed_done()
+
+    def on_meta_seed_failed(self, failure: Failure) -> list[scrapy.Request]:
+        self.seed_failed(failure)
+        return list(self._meta_seed_done())
+
+    def on_idle(self, spider: Any = None) -> None:
+        """Safety net: should a seed never report back, listings still get crawled."""
+        if not self._listings_started and self.source.start_urls:
+            for req in self.listing_seeds():
+                self.crawler.engine.crawl(req)
+            raise DontCloseSpider
 
     def seed_failed(self, failure: Failure) -> None:
         request = failure.request
@@ -148,7 +195,10 @@ class NewsSpider(scrapy.Spider):
 
     # -- discovery ----------------------------------------------------------------------
     def article_request(self, url: str, feed: FeedMeta | None = None) -> scrapy.Request:
-        return scrapy.Request(strip_tracking(url), callback=self.parse_article,
+        url = strip_tracking(url)
+        if feed is not None:
+            self.feed_meta.setdefault(canonical_url(url), feed)
+        return scrapy.Request(url, callback=self.parse_article,
                               errback=self.article_failed, meta={"feed": feed})
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
@@ -192,8 +242,8 @@ class NewsSpider(scrapy.Spider):
         for loc, meta in entries:
             loc = urljoin(response.url, loc)
             if kind == "index":
-                yield scrapy.Request(loc, callback=self.parse_sitemap, errback=self.seed_failed,
-                                     meta={"seed": "sitemap"})
+                self._meta_seeds_pending += 1
+                yield self.sitemap_request(loc)
             elif self.is_article_url(loc, explicit=True):
                 yield self.article_request(loc, meta)
 
@@ -239,6 +289,12 @@ class NewsSpider(scrapy.Spider):
                      response.headers.get("Content-Type", b"").decode("latin-1"))
             return
         redirects = response.meta.get("redirect_urls") or []
+        feed = response.meta.get("feed")
+        if feed is None:
+            for u in (*redirects, response.url):
+                feed = self.feed_meta.get(canonical_url(u))
+                if feed is not None:
+                    break
         yield Page(
             source=self.source.name,
             url=redirects[0] if redirects else response.url,
@@ -246,7 +302,7 @@ class NewsSpider(scrapy.Spider):
             body=response.body,
             encoding=_declared_encoding(response),
             fetched_at=datetime.now(timezone.utc),
-            feed=response.meta.get("feed"),
+            feed=feed,
         )
 
 
