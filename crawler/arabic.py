@@ -121,7 +121,7 @@ def _month_tables() -> tuple[dict[str, int], dict[str, int], re.Pattern, re.Patt
     hij_re = re.compile(
         rf"(?<![\w])(?P<day>\d{{1,2}})\s*(?:من\s+)?(?P<month>{h})\s*[,،]?\s*(?P<year>1[34]\d\d)\s*(?:ه|هـ|هجري|هجريه)?(?![\w])"
     )
-    month_year_re = re.compile(rf"(?<![\w])(?P<month>{g})\s*[,،/\-]?\s*(?P<year>(?:19|20)\d\d)(?!\d)", re.I)
+    month_year_re = re.compile(rf"(?<![\w])(?<!\d\s)(?P<month>{g})\s*[,،/\-]?\s*(?P<year>(?:19|20)\d\d)(?!\d)", re.I)
     return greg, hij, greg_re, hij_re, month_year_re
 
 
@@ -291,6 +291,26 @@ def find_dates(text: str, *, tz: str | tzinfo | None = "UTC",
             found.append(FoundDate(value, m.start(), m.end(), seconds < 86400, "relative"))
     found.sort(key=lambda f: f.start)
     return found
+
+
+# Words that accompany a printed date: weekdays, clock and zone words, "last updated"...
+DATE_WORDS = frozenset(normalize(w) for w in (
+    "الأحد", "الاثنين", "الإثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "أحد",
+    "اثنين", "ثلاثاء", "أربعاء", "خميس", "جمعة", "سبت", "يوم", "الساعة", "ساعة", "ص", "م",
+    "صباحا", "صباحاً", "مساء", "مساءً", "ظهرا", "بتوقيت", "غرينتش", "جرينتش", "مكة", "المكرمة",
+    "القدس", "بيروت", "القاهرة", "الرياض", "آخر", "تحديث", "التحديث", "محدث", "نشر", "في",
+    "بتاريخ", "تاريخ", "النشر", "الموافق", "هـ", "ه", "gmt", "utc", "am", "pm", "updated",
+    "published", "posted", "on", "at", "منذ", "قبل", "الجاري", "الماضي",
+))
+
+
+def words_besides_dates(text: str, found: list[FoundDate]) -> list[str]:
+    """The words of ``text`` outside the found dates that are not date words or numbers:
+    none for a dateline, many for a sentence that merely holds a date."""
+    rest = normalize(text, keep_punct=True)
+    for f in sorted(found, key=lambda f: -f.start):
+        rest = rest[:f.start] + " " + rest[f.end:]
+    return [w for w in re.findall(r"\w+", rest) if not w.isdigit() and w not in DATE_WORDS]
 
 
 def parse_date(text: str, *, tz: str | tzinfo | None = "UTC",

@@ -14,7 +14,7 @@ import re
 from difflib import SequenceMatcher
 from typing import Iterable
 
-from crawler.arabic import find_dates, normalize
+from crawler.arabic import find_dates, normalize, words_besides_dates
 from crawler.boilerplate import line_key
 
 _WS = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
@@ -174,15 +174,6 @@ def is_ad_label(norm_line: str) -> bool:
     return norm_line in _AD_LABELS
 
 
-_DATE_FILLER = {
-    "الاحد", "الاثنين", "الثلاثاء", "الاربعاء", "الخميس", "الجمعه", "السبت", "احد", "اثنين",
-    "ثلاثاء", "اربعاء", "خميس", "جمعه", "سبت", "يوم", "الساعه", "ساعه", "ص", "م", "صباحا",
-    "مساء", "بتوقيت", "غرينتش", "جرينتش", "مكه", "المكرمه", "القدس", "بيروت", "القاهره",
-    "الرياض", "اخر", "تحديث", "التحديث", "نشر", "في", "بتاريخ", "تاريخ", "النشر", "الموافق",
-    "هـ", "ه", "م", "gmt", "utc", "am", "pm", "updated", "published", "posted", "on", "at",
-}
-
-
 def is_meta_line(norm_line: str, raw_line: str | None = None) -> bool:
     """A byline, dateline or tag list that trafilatura left at the edge of the story.
 
@@ -194,16 +185,13 @@ def is_meta_line(norm_line: str, raw_line: str | None = None) -> bool:
         return False
     if _BYLINE.match(norm_line) and len(words) <= 7:
         return True
-    if _TAGS.match(norm_line):
-        return True
     raw = raw_line if raw_line is not None else norm_line
+    if _TAGS.match(normalize(raw, keep_punct=True)):
+        return True
     found = [f for f in find_dates(raw) if f.kind not in ("relative", "month")]
     if not found:
         return False
-    rest = normalize(raw, keep_punct=True)
-    for f in sorted(found, key=lambda f: -f.start):
-        rest = rest[:f.start] + " " + rest[f.end:]
-    left = [w for w in _WORD.findall(rest) if not w.isdigit() and w not in _DATE_FILLER]
+    left = words_besides_dates(raw, found)
     return not left or (bool(_DATE_LABEL.match(norm_line)) and len(left) <= 2)
 
 

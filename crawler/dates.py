@@ -12,7 +12,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
-from crawler.arabic import find_dates, get_zone, normalize, to_ascii_digits
+from crawler.arabic import find_dates, get_zone, normalize, to_ascii_digits, words_besides_dates
 from crawler.meta import headline_index, is_article, json_ld, meta_values, page_lines
 
 _PUBLISHED_KEYS = (
@@ -80,7 +80,7 @@ def meta_date(tree, *, tz: str, fetched_at: datetime) -> datetime | None:  # noq
     # time, or next to the headline; a sidebar's "latest news" times are not the story's.
     times = tree.xpath(
         '//time[@pubdate][@datetime] | //article//time[@datetime] | //main//time[@datetime]'
-        ' | //h1/ancestor::*[position() <= 3]//time[@datetime]'
+        ' | //h1/ancestor::*[position() <= 2][not(self::body) and not(self::html)]//time[@datetime]'
         ' | //time[@datetime][contains(@class, "publish") or contains(@class, "entry-date")]'
     )
     for el in times:
@@ -107,7 +107,8 @@ def printed_date(tree, *, title: str, tz: str, fetched_at: datetime,  # noqa: AN
         if len(line) > 160:
             continue
         found = [f for f in find_dates(line, tz=tz, now=fetched_at) if f.kind != "month"]
-        if not found:
+        # A dateline is a date and date words, maybe a byline ("كتب: أحمد علي - 5 سبتمبر").
+        if not found or len(words_besides_dates(line, found)) > 4:
             continue
         best = next((f for f in found if f.kind != "hijri"), found[0])
         if _plausible(best.value, fetched_at):

@@ -1,0 +1,111 @@
+"""crawler/arabic.py: normalisation for matching and Arabic dates as sites print them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from crawler.arabic import arabic_ratio, find_dates, hijri_to_gregorian, normalize, parse_date, to_ascii_digits
+
+UTC = timezone.utc
+NOW = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("a, b", [
+    ("الصَّوَارِيخُ", "الصواريخ"),            # diacritics
+    ("الجيـــش", "الجيش"),                   # tatweel
+    ("أسلحة إيرانية آلية", "اسلحه ايرانيه اليه"),  # alef/hamza forms, taa marbuta
+    ("مستشفى", "مستشفي"),                   # alef maqsura
+    ("مؤتمر", "موتمر"), ("رئيس", "رييس"),      # hamza on waw / yaa
+    ("عام ٢٠٢٣", "عام 2023"), ("۱۴۰۲", "1402"),  # Arabic-Indic and Persian digits
+    ("قال: «نعم»، ثم غادر!", "قال نعم ثم غادر"),    # punctuation
+])
+def test_normalize_folds_variants(a, b):
+    assert normalize(a) == normalize(b)
+
+
+def test_normalize_keeps_distinct_words_distinct():
+    assert normalize("جيش") != normalize("جيوش")
+
+
+def test_ascii_digits_only():
+    assert to_ascii_digits("٥ سبتمبر ٢٠٢٣") == "5 سبتمبر 2023"
+
+
+def test_arabic_ratio():
+    assert arabic_ratio("الجيش المصري") == 1.0
+    assert arabic_ratio("The army") == 0.0
+
+
+@pytest.mark.parametrize("text, tz, expected", [
+    # weekday + Levantine month (dateparser 1.5 returns None)
+    ("الثلاثاء، 5 أيلول 2023", "Asia/Beirut", datetime(2023, 9, 4, 21, 0, tzinfo=UTC)),
+    ("15 كانون 2 2024", "Asia/Beirut", datetime(2024, 1, 14, 22, 0, tzinfo=UTC)),
+    ("1 كانون الثاني 2024", "UTC", datetime(2024, 1, 1, tzinfo=UTC)),
+    ("3 تشرين الأول 2023", "UTC", datetime(2023, 10, 3, tzinfo=UTC)),
+    ("5 سبتمبر 2023", "UTC", datetime(2023, 9, 5, tzinfo=UTC)),
+    ("12 شتنبر 2023", "UTC", datetime(2023, 9, 12, tzinfo=UTC)),          # Morocco
+    ("3 جويلية 2023", "UTC", datetime(2023, 7, 3, tzinfo=UTC)),           # Algeria
+    ("٥ سبتمبر ٢٠٢٣", "UTC", datetime(2023, 9, 5, tzinfo=UTC)),           # Arabic-Indic
+    ("28 آب/اغسطس 2013", "UTC", datetime(2013, 8, 28, tzinfo=UTC)),       # both names
+    ("كانون الثاني 15، 2024", "UTC", datetime(2024, 1, 15, tzinfo=UTC)),  # month first
+    ("2023-09-05", "Asia/Riyadh", datetime(2023, 9, 4, 21, 0, tzinfo=UTC)),
+    ("05/09/2023", "UTC", datetime(2023, 9, 5, tzinfo=UTC)),              # day first
+])
+def test_dates(text, tz, expected):
+    assert parse_date(text, tz=tz) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("٥ سبتمبر ٢٠٢٣ - ٠٣:٤٥ م", datetime(2023, 9, 5, 12, 45, tzinfo=UTC)),    # 12-hour, PM
+    ("5 سبتمبر 2023 - 11:30 ص", datetime(2023, 9, 5, 8, 30, tzinfo=UTC)),
+    ("5 سبتمبر 2023 - 12:10 ص", datetime(2023, 9, 4, 21, 10, tzinfo=UTC)),    # just after midnight
+    ("5 سبتمبر 2023 الساعة 14:00", datetime(2023, 9, 5, 11, 0, tzinfo=UTC)),
+])
+def test_times_read_in_source_zone(text, expected):
+    assert parse_date(text, tz="Asia/Riyadh") == expected
+
+
+def test_printed_zone_wins_over_source_zone():
+    text = "الأربعاء، 28 آب/اغسطس 2013، آخر تحديث 14:00 (GMT+0400)"
+    assert parse_date(text, tz="UTC") == datetime(2013, 8, 28, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("منذ 3 ساعات", datetime(2024, 1, 10, 9, 0, tzinfo=UTC)),
+    ("منذ ساعتين", datetime(2024, 1, 10, 10, 0, tzinfo=UTC)),
+    ("منذ ساعة", datetime(2024, 1, 10, 11, 0, tzinfo=UTC)),
+    ("قبل 20 دقيقة", datetime(2024, 1, 10, 11, 40, tzinfo=UTC)),
+    ("منذ يومين", datetime(2024, 1, 8, 12, 0, tzinfo=UTC)),
+    ("منذ ٣ أيام", datetime(2024, 1, 7, 12, 0, tzinfo=UTC)),
+])
+def test_relative_dates_against_fetch_time(text, expected):
+    assert parse_date(text, now=NOW) == expected
+
+
+def test_relative_dates_need_a_fetch_time():
+    assert parse_date("منذ 3 ساعات") is None
+
+
+def test_hijri_dates():
+    assert hijri_to_gregorian(1445, 1, 1).isoformat() == "2023-07-19"
+    d = parse_date("الأحد 12 رمضان 1444 هـ", tz="UTC")
+    assert d is not None and abs((d.date() - datetime(2023, 4, 3).date()).days) <= 1
+
+
+def test_gregorian_preferred_to_its_hijri_twin():
+    text = "الثلاثاء 20 صفر 1445 هـ الموافق 5 سبتمبر 2023"
+    assert parse_date(text) == datetime(2023, 9, 5, tzinfo=UTC)
+
+
+def test_month_without_day_is_marked():
+    found = find_dates("كانون 2 2024")
+    assert [f.kind for f in found] == ["month"]
+    assert found[0].value == datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def test_no_date_no_guess():
+    assert parse_date("أكدت وزارة الدفاع أن المناورات ستستمر ثلاثة أيام") is None
+    assert parse_date("في عام 2023 وقعت الصفقة") is None
+    assert parse_date("31 فبراير 2023") is None  # no such day
