@@ -28,11 +28,12 @@ is retried whole; nothing was committed, so the retry is idempotent.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -268,13 +269,21 @@ def _originals_by_fingerprint(conn: Connection, fps: set[str]) -> dict[str, int]
 
 
 def _bucket_owners(conn: Connection, hashes: Iterable[int]) -> dict[int, int]:
-    """band hash -> story that claimed the bucket (one indexed query per 2000 hashes)."""
-    out: dict[int, int] = {}
-    for chunk in _chunks(sorted(set(hashes))):
-        for h, sid in conn.execute(select(BANDS.c.hash, BANDS.c.story_id)
-                                   .where(BANDS.c.hash.in_(chunk))):
-            out[h] = sid
-    return out
+    """band hash -> story that claimed the bucket: one indexed query for the whole batch.
+
+    The hashes travel as one array (PostgreSQL) or one JSON list (SQLite) parameter, so a
+    batch of 200 stories x 64 bands is one statement, not thousands of bound values.
+    """
+    values = sorted(set(hashes))
+    if not values:
+        return {}
+    if conn.dialect.name == "postgresql":
+        sql = "SELECT hash, story_id FROM story_bands WHERE hash = ANY(CAST(:h AS BIGINT[]))"
+        param = values
+    else:
+        sql = "SELECT hash, story_id FROM story_bands WHERE hash IN (SELECT value FROM json_each(:h))"
+        param = json.dumps(values)
+    return dict(conn.execute(text(sql), {"h": param}).all())
 
 
 def _candidates(conn: Connection, ids: set[int]) -> dict[int, _Candidate]:
@@ -350,6 +359,23 @@ def _insert_stories(conn: Connection, plans: list[_Plan], idxs: list[int],
     _insert_stories(conn, plans, again, run_id)
 
 
+def _insert_bands(conn: Connection, rows: list[tuple[int, int, int]]) -> set[tuple[int, int]]:
+    """Insert (hash, band, story_id) rows unless the bucket is taken; the (hash, band) pairs
+    actually inserted. One statement with array / JSON parameters: band rows are most of
+    what a batch writes (64 per new story), so per-row statement overhead would dominate."""
+    if conn.dialect.name == "postgresql":
+        sql = ("INSERT INTO story_bands (hash, band, story_id) "
+               "SELECT * FROM unnest(CAST(:h AS BIGINT[]), CAST(:b AS SMALLINT[]), CAST(:s AS BIGINT[])) "
+               "ON CONFLICT DO NOTHING RETURNING hash, band")
+        params = {"h": [r[0] for r in rows], "b": [r[1] for r in rows], "s": [r[2] for r in rows]}
+    else:
+        sql = ("INSERT INTO story_bands (hash, band, story_id) "
+               "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') "
+               "FROM json_each(:rows) WHERE true ON CONFLICT DO NOTHING RETURNING hash, band")
+        params = {"rows": json.dumps(rows)}
+    return {(h, b) for h, b in conn.execute(text(sql), params)}
+
+
 def _claim_buckets(conn: Connection, plans: list[_Plan], seen: set[int],
                    params: DedupParams) -> None:
     """Claim the LSH buckets of the new originals, and catch concurrent near-duplicates.
@@ -361,21 +387,15 @@ def _claim_buckets(conn: Connection, plans: list[_Plan], seen: set[int],
     originals = [p for p in plans if p.status == "new" and p.story_id is not None and p.keys.bands]
     if not originals:
         return
-    insert = _insert_dialect(conn)
-    rows = sorted(({"hash": h, "band": b, "story_id": p.story_id}
-                   for p in originals for b, h in enumerate(p.keys.bands)),
-                  key=lambda row: (row["hash"], row["band"]))  # one lock order for everyone
-    stmt = insert(BANDS).on_conflict_do_nothing().returning(BANDS.c.hash, BANDS.c.band)
-    claimed: set[tuple[int, int]] = set()
-    for chunk in _chunks(rows, 1000):
-        claimed.update(tuple(r) for r in conn.execute(stmt, chunk))
+    rows = sorted((h, b, p.story_id) for p in originals for b, h in enumerate(p.keys.bands))
+    claimed = _insert_bands(conn, rows)  # sorted: one lock order for every writer
     suspects: dict[int, set[int]] = {}
     for p in originals:
         for b, h in enumerate(p.keys.bands):
             if (h, b) not in claimed and h not in seen:
                 suspects.setdefault(p.story_id, set()).add(h)
     # Buckets our own batch claimed first are not suspects: _decide already compared them.
-    own = {(row["hash"]): row["story_id"] for row in rows if (row["hash"], row["band"]) in claimed}
+    own = {h: sid for h, b, sid in rows if (h, b) in claimed}
     if not suspects:
         return
     owners = _bucket_owners(conn, {h for hs in suspects.values() for h in hs})
