@@ -53,8 +53,10 @@ _TERMS: dict[str, float] = {
 }
 
 # Cues that the military words are sport or entertainment. Weight is subtracted.
+# "الجيش الملكي" cancels its "الجيش": the phrase names the Rabat club as well as armies, so the
+# sport words around it decide.
 _NEGATIVE: dict[str, float] = {
-    "الجيش الملكي": 4, "نادي": 2.5, "النادي": 2.5, "الدوري": 3, "البطولة": 2, "بطولة": 2,
+    "الجيش الملكي": 1.5, "نادي": 2.5, "النادي": 2.5, "الدوري": 3, "البطولة": 2, "بطولة": 2,
     "مباراة": 3, "المباراة": 3, "مباريات": 3, "كرة القدم": 3, "كرة السلة": 3, "المنتخب": 2,
     "المدرب": 1.5, "اللاعب": 2.5, "لاعب": 2, "لاعبي": 2, "اللاعبين": 2, "هدف": 1,
     "الهدف الأول": 2, "ركلة": 3, "ركلات": 3, "الشوط": 3, "شوط": 2.5, "الملعب": 2,
@@ -99,7 +101,7 @@ def score(title: str, text: str) -> float:
     raw -= 2.5 * _weighted(t, neg, cap=2) + density * _weighted(b, neg)
     if raw <= 0:
         return 0.0
-    return round(1 - math.exp(-raw / 12), 4)
+    return round(1 - math.exp(-raw / 10), 4)
 
 
 def is_relevant(title: str, text: str, threshold: float = THRESHOLD) -> bool:

@@ -109,3 +109,23 @@ def test_no_date_no_guess():
     assert parse_date("أكدت وزارة الدفاع أن المناورات ستستمر ثلاثة أيام") is None
     assert parse_date("في عام 2023 وقعت الصفقة") is None
     assert parse_date("31 فبراير 2023") is None  # no such day
+
+
+# language (crawler/language.py)
+from crawler.language import detect_language, is_arabic  # noqa: E402
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("تسلمت القوات البحرية المصرية اليوم فرقاطة جديدة متعددة المهام في احتفال أقيم بميناء الإسكندرية.", "ar"),
+    ("The Egyptian Navy took delivery of a new multi-mission frigate in Alexandria today.", "en"),
+    ("La marine égyptienne a reçu aujourd'hui une nouvelle frégate multi-missions à Alexandrie.", "fr"),
+    ("نیروی دریایی مصر امروز یک ناوچه چندمنظوره جدید را در بندر اسکندریه تحویل گرفت و این یک گام است.", "fa"),
+    ("", ""),
+])
+def test_detect_language(text, lang):
+    assert detect_language(text) == lang
+
+
+def test_is_arabic():
+    assert is_arabic("تسلمت القوات البحرية المصرية اليوم فرقاطة جديدة متعددة المهام.")
+    assert not is_arabic("The Egyptian Navy took delivery of a new frigate today in Alexandria.")
