@@ -119,7 +119,6 @@ def cmd_crawl(args: argparse.Namespace, cfg: Config, log_level: str) -> int:
     from scheduler import schedule_period
     from storage.db import open_db
     from storage.locks import Heartbeat, claim_sources
-    from storage.runs import apply_backoff
 
     engine, factory = open_db(cfg.database)
     claim = claim_sources(factory, [s.name for s in sources], respect_backoff=not args.source)
@@ -136,9 +135,7 @@ def cmd_crawl(args: argparse.Namespace, cfg: Config, log_level: str) -> int:
                             progress=sys.stderr.isatty() and not args.quiet)
     finally:
         heartbeat.stop()
-        for s in sources:
-            apply_backoff(factory, s.name, schedule_period(s.schedule))
-        claim.release(factory)
+        claim.finish(factory, {s.name: schedule_period(s.schedule) for s in sources})  # backoff, unlock
         engine.dispose()
     failed_all = all(r.status == "failed" for r in results)
     any_failed = any(r.status == "failed" or r.failed for r in results)

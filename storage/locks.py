@@ -23,7 +23,7 @@ import os
 import socket
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, insert, select, update
@@ -202,6 +202,21 @@ class Claim:
     holder: str
     sources: list[str]
     skipped: list[str]  # one line per skipped source, for the user
+    backoff_before: dict[str, datetime | None] = field(default_factory=dict)
+
+    def finish(self, factory: sessionmaker[Session], periods: dict[str, float]) -> None:
+        """After the crawl: set or clear each source's backoff, then release the locks.
+
+        `periods`: seconds between scheduled runs of each source (the backoff unit)."""
+        from storage.runs import apply_backoff
+
+        for name in self.sources:
+            try:
+                apply_backoff(factory, name, periods.get(name, 3600.0),
+                              before=self.backoff_before.get(name))
+            except Exception as exc:
+                log.warning("source %s: updating its backoff failed: %s", name, exc)
+        self.release(factory)
 
     def release(self, factory: sessionmaker[Session]) -> None:
         for name in self.sources:
@@ -223,8 +238,8 @@ def claim_sources(factory: sessionmaker[Session], names: list[str], *, respect_b
 
     claim = Claim(make_holder(), [], [])
     for name in names:
+        until, failures = backoff_until(factory, name)
         if respect_backoff:
-            until, failures = backoff_until(factory, name)
             if until is not None:
                 why = f"after {failures} failures in a row" if failures else "as the server asked (Retry-After)"
                 claim.skipped.append(f"source {name}: backing off {why} until "
@@ -237,5 +252,6 @@ def claim_sources(factory: sessionmaker[Session], names: list[str], *, respect_b
             claim.skipped.append(f"source {name}: already being crawled{by}; skipped")
             continue
         claim.sources.append(name)
+        claim.backoff_before[name] = until
         reap_dead_runs(factory, name, any_host=True)
     return claim

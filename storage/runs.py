@@ -179,11 +179,17 @@ def backoff_delay(failures: int, period: float, cap: float = BACKOFF_CAP) -> flo
     return min(period * (2 ** min(failures - 1, 40)), cap)
 
 
-def apply_backoff(factory: sessionmaker[Session], source: str, period: float) -> datetime | None:
+_UNKNOWN = object()
+
+
+def apply_backoff(factory: sessionmaker[Session], source: str, period: float,
+                  before: datetime | None | object = _UNKNOWN) -> datetime | None:
     """After a run: set (or clear) the source's ``backoff_until`` from its failures in a row.
 
-    A backoff already set further ahead (a server's Retry-After) is kept. Returns the
-    backoff time in force, or None.
+    A backoff already set further ahead (a server's Retry-After) is kept. After a success
+    the backoff is cleared, unless it was set during the run (a Retry-After met on the
+    way): `before` is the value read before the run, when the caller knows it. Returns
+    the backoff time in force, or None.
     """
     now = utcnow()
     with factory.begin() as session:
@@ -197,7 +203,7 @@ def apply_backoff(factory: sessionmaker[Session], source: str, period: float) ->
             until = base + timedelta(seconds=backoff_delay(failures, period))
             if current is None or current < until:
                 src.backoff_until = current = until
-        elif current is not None and current <= now:
+        elif current is not None and (current <= now or (before is not _UNKNOWN and before == current)):
             src.backoff_until = current = None
         return current if current is not None and current > now else None
 
