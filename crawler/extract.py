@@ -94,7 +94,7 @@ def drop_related_boxes(tree) -> None:  # noqa: ANN001
 
     doomed = []
     for el in tree.iter("div", "section", "aside", "ul", "ol", "p", "h2", "h3", "h4", "h5", "h6", "strong", "span"):
-        text = " ".join(el.text_content().split())
+        text = " ".join(" ".join(el.itertext()).split())  # spaced: "صلة" + "<a>" must not glue
         if not text or len(text) > 1500:
             continue
         head = normalize(text[:60])

@@ -173,3 +173,57 @@ def test_seed_article_cleans_to_its_story():
     assert "العلاقات بين روسيا وكوريا الشمالية" in out and "زيارة ومباحثات بشأن السلاح" in out
     story = [x.strip() for x in lines[1:] if x.strip() and x.strip() != title and "Facebook" not in x]
     assert out == [x.replace(" . ", " ").replace("، . ", "، ") for x in story]
+
+
+# Tree-level cleaning before trafilatura (crawler/extract.py): where links and captions are
+# still visible.
+from crawler.extract import choose_title, drop_related_boxes, parse_tree, prepare_tree, strip_site_name  # noqa: E402
+
+
+def _text(tree) -> str:
+    return " ".join(tree.text_content().split())
+
+
+def test_captions_removed_from_tree():
+    tree = parse_tree(f"<html><body><figure><img src='a.jpg'><figcaption>{TITLE}</figcaption></figure>"
+                      f"<p>{P1}</p><div class='wp-caption-text'>صورة أرشيفية</div></body></html>")
+    out = _text(prepare_tree(tree))
+    assert TITLE not in out and "صورة أرشيفية" not in out and P1 in out
+    assert TITLE in _text(tree)  # the original tree is not modified
+
+
+def test_related_box_removed_but_subheading_after_it_kept():
+    tree = parse_tree(f"<html><body><p>{P1}</p><h3>اقرأ أيضًا:</h3><ul><li><a href='/1'>الجيش يتسلم دبابات</a></li>"
+                      f"<li><a href='/2'>صفقة مقاتلات جديدة</a></li></ul><h2>{SUB}</h2><p>{P2}</p>"
+                      "<div class='related'><p>مواضيع ذات صلة</p><a href='/3'>مناورات بحرية في الخليج</a></div>"
+                      "</body></html>")
+    drop_related_boxes(tree)
+    out = _text(tree)
+    assert "الجيش يتسلم دبابات" not in out and "مناورات بحرية في الخليج" not in out
+    assert SUB in out and P1 in out and P2 in out
+
+
+def test_layout_tables_become_blocks_data_tables_stay():
+    tree = parse_tree(f"<html><body><table><tr><td><table><tr><td>شعار</td></tr></table></td>"
+                      f"<td><p>{P1}</p><p>{P2}</p></td></tr></table>"
+                      "<table><tr><th>الطراز</th><th>العدد</th></tr><tr><td>إف-16</td><td>24</td></tr></table>"
+                      "</body></html>")
+    prepared = prepare_tree(tree)
+    assert prepared.xpath("//table[.//p]") == []  # the layout table is gone
+    assert len(prepared.xpath("//table[.//th]")) == 1  # the data table stays
+    assert prepared.xpath("//p")[0].getparent().tag == "div"
+
+
+@pytest.mark.parametrize("title, site, expected", [
+    (f"{TITLE} - {SITE}", SITE, TITLE),
+    (f"{TITLE} | {SITE}", SITE, TITLE),
+    (f"{SITE} - {TITLE}", SITE, TITLE),
+    ("روسيا - أوكرانيا: مفاوضات جديدة", SITE, "روسيا - أوكرانيا: مفاوضات جديدة"),  # a dash of the headline
+])
+def test_site_name_stripped_from_title(title, site, expected):
+    assert strip_site_name(title, site) == expected
+
+
+def test_title_from_title_tag_when_site_unknown():
+    tree = parse_tree(f"<html><head><title>شبكة الأخبار - {TITLE}</title></head><body><p>{P1}</p></body></html>")
+    assert choose_title(tree, "", "شبكة الأخبار", "") == TITLE
