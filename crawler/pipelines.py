@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import Executor
 from typing import Any
 
@@ -108,14 +109,18 @@ class StorePipeline:
             return
         batch, self.pending = self.pending, []
         loop = asyncio.get_running_loop()
+        started = time.perf_counter()
         try:
             if self.pool is not None:
                 results = await loop.run_in_executor(self.pool, process_batch, batch, self.rules)
             else:
                 results = await asyncio.to_thread(process_batch, batch, self.rules)
+            extracted = time.perf_counter()
             assert self._flush_lock is not None
             async with self._flush_lock:  # one writer per source: batches commit in order
                 await asyncio.to_thread(self._store, batch, results)
+            log.debug("source %s: batch of %d pages: extraction %.2fs, storage %.2fs", self.rules.name,
+                      len(batch), extracted - started, time.perf_counter() - extracted)
         except Exception as exc:  # a broken batch is reported, the crawl goes on
             self.counts.failed += len(batch)
             msg = f"source {self.rules.name}: a batch of {len(batch)} pages failed: {type(exc).__name__}: {exc}"

@@ -60,3 +60,19 @@ def process_page(page: Page, rules: SourceRules) -> Processed:
 
 def process_batch(pages: list[Page], rules: SourceRules) -> list[Processed]:
     return [process_page(p, rules) for p in pages]
+
+
+_WARM_UP_PAGE = (
+    "<html lang='ar'><head><title>تجربة</title></head><body><article><h1>تجربة</h1>"
+    + "<p>أعلنت وزارة الدفاع عن مناورة عسكرية مشتركة للقوات البحرية والجوية في المنطقة.</p>" * 4
+    + "</article></body></html>"
+).encode()
+
+
+def warm_up() -> None:
+    """Load what the first page would load (trafilatura, language model, dedup hashing)
+    while the crawl is still fetching, so the first batch is not slower than the rest."""
+    from datetime import datetime, timezone
+
+    process_page(Page("warm-up", "http://warm.up/a", "http://warm.up/a", _WARM_UP_PAGE, "utf-8",
+                      datetime.now(timezone.utc)), SourceRules("warm-up"))
