@@ -75,7 +75,8 @@ _COOKIES = re.compile(
 )
 _NEWSLETTER = re.compile(
     r"النشره البريديه|النشره الاخباريه|نشرتنا|القائمه البريديه|اشترك الان|اشترك مجانا"
-    r"|سجل بريدك|ادخل بريدك|بريدك الالكتروني|اشترك في"
+    r"|سجل بريدك|ادخل بريدك|بريدك الالكتروني"
+    r"|(?:اشترك|اشتركوا|سجل) في (?:النشره|نشرتنا|قناتنا|قناه|خدمه|القائمه|موقعنا|تطبيق|صفحتنا|حسابنا)"
     r"|newsletter|sign up for|subscribe (?:to|now)|enter your email",
     re.I,
 )
@@ -98,7 +99,10 @@ _DATE_LABEL = re.compile(
     r"(?:\s|:|$)",
     re.I,
 )
-_BYLINE = re.compile(r"^(?:بقلم|بواسطه|كتب|كتبت|اعداد|تحرير|حوار)(?:\s|:|-)")
+# "بقلم/بواسطة" open a byline; "كتب" (wrote), "تحرير" (editing; also "liberation"),
+# "إعداد", "حوار" only with a colon or dash, or "كتب الرئيس رسالة" would go.
+_BYLINE_LOOSE = re.compile(r"^(?:بقلم|بواسطه)\s")
+_BYLINE_STRICT = re.compile(r"^(?:بقلم|بواسطه|كتب|كتبت|كتبه|اعداد|تحرير|حوار|تقرير)\s*[:：\-–—]")
 _WORD = re.compile(r"\w+")
 
 
@@ -183,9 +187,10 @@ def is_meta_line(norm_line: str, raw_line: str | None = None) -> bool:
     words = norm_line.split()
     if not words or len(words) > 14:
         return False
-    if _BYLINE.match(norm_line) and len(words) <= 7:
-        return True
     raw = raw_line if raw_line is not None else norm_line
+    if (_BYLINE_STRICT.match(normalize(raw, keep_punct=True)) and len(words) <= 7) or (
+            _BYLINE_LOOSE.match(norm_line) and len(words) <= 5):
+        return True
     if _TAGS.match(normalize(raw, keep_punct=True)):
         return True
     found = [f for f in find_dates(raw) if f.kind not in ("relative", "month")]

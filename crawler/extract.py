@@ -6,6 +6,7 @@ exact code `defnews extract` runs on one saved page.
 
 from __future__ import annotations
 
+import copy
 import re
 from datetime import datetime, timezone
 from typing import Iterable
@@ -143,6 +144,44 @@ def prepare_tree(tree):  # noqa: ANN001, ANN201
     return tree
 
 
+def _block_text(el) -> str:  # noqa: ANN001
+    return " ".join(el.text_content().split())
+
+
+def _sibling_with_text(el, forward: bool):  # noqa: ANN001, ANN202
+    sib = el.getnext() if forward else el.getprevious()
+    while sib is not None and not _block_text(sib):
+        sib = sib.getnext() if forward else sib.getprevious()
+    return sib
+
+
+def restore_subheadings(tree, text: str) -> str:  # noqa: ANN001
+    """Put back the story's sub-headings that trafilatura dropped.
+
+    On templates it does not recognise, trafilatura's fallback keeps the paragraphs and
+    loses the <h2>-<h6> between them. A heading whose neighbours on both sides are two
+    consecutive paragraphs of the extracted text belongs to the story: it is inserted there.
+    """
+    lines = text.split("\n")
+    keys = [" ".join(x.split()) for x in lines]
+    present = set(keys)
+    for h in tree.xpath("//h2 | //h3 | //h4 | //h5 | //h6"):
+        head = _block_text(h)
+        if not (2 < len(head) <= 150) or head in present:
+            continue
+        prev, nxt = _sibling_with_text(h, False), _sibling_with_text(h, True)
+        if prev is None or nxt is None:
+            continue
+        a, b = _block_text(prev), _block_text(nxt)
+        for i in range(len(keys) - 1):
+            if keys[i] == a and keys[i + 1] == b:
+                lines.insert(i + 1, head)
+                keys.insert(i + 1, head)
+                present.add(head)
+                break
+    return "\n".join(lines)
+
+
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:«»•·]{1,2}\s+")
 
 
@@ -257,8 +296,9 @@ def extract_record(
     tree = parse_tree(html_text)
     if tree is None:
         return None
+    prepared = prepare_tree(tree)
     doc = trafilatura.bare_extraction(
-        prepare_tree(tree),
+        copy.deepcopy(prepared),
         url=final_url,
         include_comments=False,
         include_tables=True,
@@ -268,7 +308,7 @@ def extract_record(
     if doc is None:
         return None
     meta = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
-    raw_text = meta.get("text") or ""
+    raw_text = restore_subheadings(prepared, meta.get("text") or "")
     site_name = site_name_of(tree, meta.get("sitename") or "")
     title = choose_title(tree, feed.title if feed else "", meta.get("title") or "", site_name)
     text = clean_text(

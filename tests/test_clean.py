@@ -120,6 +120,16 @@ def test_byline_dateline_and_tags_removed(line):
     assert clean(line, P1, P2) == [P1, P2]
 
 
+@pytest.mark.parametrize("line", [
+    "كتب الرئيس رسالة إلى نظيره",        # "wrote", not a byline
+    "تحرير الموصل من قبضة التنظيم",      # "liberation", not "edited by"
+    "اشترك في المناورات عشرون بلدا",      # "took part in", not "subscribe to"
+    "شارك فيها الجيش والبحرية",          # "took part", not "share"
+])
+def test_short_story_lines_that_look_like_furniture_kept(line):
+    assert clean(P1, line, P2) == [P1, line, P2]
+
+
 def test_subheading_holding_a_date_kept():
     sub = "هجوم 7 أكتوبر 2023 وتداعياته"
     assert clean(P1, sub, P2) == [P1, sub, P2]
