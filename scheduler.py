@@ -200,8 +200,9 @@ class SourceRunner:
             error = f"crawl process {proc.pid} ended with {how}"
             if killed_by_us:
                 error += " after the scheduler was asked to stop"
-            if tail:
-                error += ":\n" + "".join(tail).strip()
+            lines = [ln.rstrip() for ln in tail if ln.strip()]
+            if lines:  # the last line of a traceback names the exception: put it first
+                error += f": {lines[-1]}\n" + "\n".join(lines)
             closed = record_exit(self.factory, src.name, src.url, pid=proc.pid, started_at=started,
                                  status=status, error=error)
             if closed is None:

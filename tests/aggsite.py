@@ -11,10 +11,8 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field, replace
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Callable
 
@@ -71,12 +69,13 @@ class FeedSite:
         return handler
 
 
-def make_articles(prefix: str, n: int) -> list[Article]:
-    """n distinct articles (texts differ, so dedup keeps them apart), under /prefix/..."""
+def make_articles(prefix: str, n: int, offset: int = 0) -> list[Article]:
+    """n articles under /prefix/...; different stories as long as offset + n stays within
+    the 13 fixture stories (beyond, near-duplicates: dedup would rightly merge them)."""
     pool = ALPHA_ARTICLES + BETA_ARTICLES
     out = []
     for i in range(n):
-        base = pool[i % len(pool)]
+        base = pool[(offset + i) % len(pool)]
         out.append(replace(base, key=f"{prefix}{i}", path=f"/{prefix}/2023/09/story-{i}/",
                            title=f"{base.title} ({prefix} {i})",
                            paragraphs=tuple(f"{p} [{prefix}-{i}]" for p in base.paragraphs)))
@@ -85,7 +84,10 @@ def make_articles(prefix: str, n: int) -> list[Article]:
 
 def start_sites(*specs: tuple[str, str, int]) -> tuple[Web, dict[str, FeedSite]]:
     """specs: (source name, loopback host, number of articles)."""
-    sites = {name: FeedSite(name, Site(host), make_articles(name, n)) for name, host, n in specs}
+    sites, offset = {}, 0
+    for name, host, n in specs:
+        sites[name] = FeedSite(name, Site(host), make_articles(name, n, offset))
+        offset += n
     web = Web(*(s.site for s in sites.values())).start()
     for s in sites.values():
         s.install()
@@ -161,9 +163,3 @@ def wait_for(pred: Callable[[], bool], timeout: float, what: str, step: float = 
         if time.monotonic() - t0 > timeout:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(step)
-
-
-def rfc2822(ts: float) -> str:
-    from datetime import datetime, timezone
-
-    return format_datetime(datetime.fromtimestamp(ts, tz=timezone.utc), usegmt=True)
