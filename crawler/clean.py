@@ -55,12 +55,15 @@ _CHANNEL_PROMO = re.compile(
     r".{0,80}(?:تلغرام|تليغرام|تليجرام|واتساب|يوتيوب|فيسبوك|تويتر|انستغرام|جوجل نيوز|غوغل نيوز|التطبيق|تطبيق)"
 )
 
+# "اقرأ أيضا: <title>" opens an inline link; the box headings stand alone on their line
+# ("المزيد من القوات ستنتشر" is a sentence, "المزيد" alone is a heading).
 _READ_ALSO = re.compile(
-    r"^(?:اقرا|اقرئي|طالع|طالعوا|شاهد|شاهدوا|اطلع|انظر)\s+(?:ايضا|كذلك|المزيد|ايضا من)"
-    r"|^(?:اقرا المزيد|المزيد من الاخبار|المزيد|مواضيع ذات صله|اخبار ذات صله|مقالات ذات صله"
-    r"|موضوعات ذات صله|ذات صله|قد يهمك|قد يعجبك|قد يعجبك ايضا|اخترنا لك|اقرا ايضا|الاكثر قراءه"
-    r"|الاكثر مشاهده|روابط ذات صله|تقارير ذات صله|مقترحات|موصى به)(?:\s|$)"
+    r"^(?:اقرا|اقرئي|اقراوا|طالع|طالعوا|شاهد|شاهدوا|اطلع|انظر)\s+(?:ايضا|كذلك|المزيد)(?!\w)"
+    r"|^(?:مواضيع|اخبار|مقالات|موضوعات|روابط|تقارير|قصص) ذات صله(?!\w)"
+    r"|^(?:قد يهمك|قد يعجبك|قد يعجبك ايضا|اخترنا لك|ننصحك بقراءه)\s*(?:$|:)"
 )
+_READ_ALSO_HEADINGS = {"المزيد", "المزيد من الاخبار", "اقرا المزيد", "ذات صله", "الاكثر قراءه",
+                       "الاكثر مشاهده", "الاكثر تداولا", "مقترحات", "موصي به", "قد يهمك ايضا"}
 _READ_ALSO_EN = re.compile(r"^(?:read (?:more|also)|see also|related(?: articles| stories| news)?|also read)\s*:", re.I)
 
 _COPYRIGHT = re.compile(
@@ -85,14 +88,17 @@ _AD_LABELS = {
     "advertisement", "advertising", "ad", "ads", "sponsored", "sponsored content", "promoted",
     "scroll to continue with content", "continue reading below",
 }
-_COMMENTS = re.compile(
+_COMMENT_HEADINGS = re.compile(
     r"^(?:التعليقات|تعليقات|اضف تعليق|اضف تعليقك|اضافه تعليق|اضافه تعليق جديد|اترك تعليقا|اترك ردا"
-    r"|اكتب تعليقك|التعليق|عدد التعليقات|\d+ تعليق|تعليقات القراء|comments?|leave a (?:comment|reply)"
-    r"|add (?:a )?(?:new )?comment|\d+ comments?)$"
-    r"|الاراء الوارده.{0,40}لا تعبر|لا تعبر عن راي (?:الموقع|الصحيفه|الجريده|موقع)"
-    r"|(?:مراجعه|نشر) التعليقات|سياسه التعليقات|ارشادات الاستخدام",
+    r"|اكتب تعليقك|التعليق|عدد التعليقات|\d+ تعليق|تعليقات القراء|التعليقات \d+|comments?|leave a (?:comment|reply)"
+    r"|add (?:a )?(?:new )?comment|\d+ comments?)$",
     re.I,
 )
+# The site's note on comments, told apart from a story about comments by its voice: it
+# addresses the reader or speaks of "the site".
+_COMMENT_POLICY = re.compile(r"الاراء الوارده.{0,40}لا تعبر|لا تعبر عن راي (?:الموقع|الصحيفه|الجريده|موقع)"
+                             r"|(?:مراجعه|نشر) التعليقات|سياسه التعليقات|ارشادات الاستخدام")
+_SITE_VOICE = re.compile(r"الموقع|موقع|الصحيفه|نرحب|ترحب|ننصحك|نحتفظ|يرجي|نرجو|تعليقك|تعليقاتكم|مشاركاتك")
 _TAGS = re.compile(r"^(?:الوسوم|وسوم|كلمات مفتاحيه|الكلمات المفتاحيه|الكلمات الدلاليه|مواضيع|tags|topics)\s*[:：]")
 _DATE_LABEL = re.compile(
     r"^(?:تاريخ النشر|نشر في|نشر بتاريخ|نشر|اخر تحديث|تم التحديث|تحديث|التاريخ|بتاريخ|منذ|قبل|published|updated|posted)"
@@ -154,7 +160,8 @@ def is_social(norm_line: str, raw_line: str = "") -> bool:
 
 
 def is_read_also(norm_line: str, raw_line: str) -> bool:
-    return bool(_READ_ALSO.match(norm_line)) or bool(_READ_ALSO_EN.match(raw_line.strip()))
+    return (bool(_READ_ALSO.match(normalize(raw_line, keep_punct=True))) or norm_line in _READ_ALSO_HEADINGS
+            or bool(_READ_ALSO_EN.match(raw_line.strip())))
 
 
 def is_site_line(norm_line: str, norm_site: str) -> bool:
@@ -171,7 +178,9 @@ def is_notice(norm_line: str) -> bool:
         return True
     if n <= 25 and _NEWSLETTER.search(norm_line):
         return True
-    return n <= 80 and bool(_COMMENTS.search(norm_line))
+    if n <= 6 and _COMMENT_HEADINGS.match(norm_line):
+        return True
+    return n <= 80 and bool(_COMMENT_POLICY.search(norm_line)) and bool(_SITE_VOICE.search(norm_line))
 
 
 def is_ad_label(norm_line: str) -> bool:

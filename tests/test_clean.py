@@ -67,6 +67,8 @@ def test_paragraph_mentioning_social_networks_kept():
     "اقرأ أيضًا:",
     "إقرأ أيضاً: تركيا تختبر مسيرة جديدة",
     "مواضيع ذات صلة",
+    "المزيد",
+    "قد يهمك: الجيش يتسلم دبابات",
     "Read more: Army receives new tanks",
 ])
 def test_read_also_lines_removed(line):
@@ -125,6 +127,8 @@ def test_byline_dateline_and_tags_removed(line):
     "تحرير الموصل من قبضة التنظيم",      # "liberation", not "edited by"
     "اشترك في المناورات عشرون بلدا",      # "took part in", not "subscribe to"
     "شارك فيها الجيش والبحرية",          # "took part", not "share"
+    "المزيد من القوات ستنتشر في المنطقة",   # a sentence, not the "المزيد" heading
+    "قررت المنصة تقييد نشر التعليقات على الأخبار العسكرية",  # a story about comments
 ])
 def test_short_story_lines_that_look_like_furniture_kept(line):
     assert clean(P1, line, P2) == [P1, line, P2]
@@ -237,3 +241,12 @@ def test_site_name_stripped_from_title(title, site, expected):
 def test_title_from_title_tag_when_site_unknown():
     tree = parse_tree(f"<html><head><title>شبكة الأخبار - {TITLE}</title></head><body><p>{P1}</p></body></html>")
     assert choose_title(tree, "", "شبكة الأخبار", "") == TITLE
+
+
+def test_subheadings_dropped_by_trafilatura_restored():
+    from crawler.extract import restore_subheadings
+
+    tree = parse_tree(f"<html><body><div class='news-body'><p>{P1}</p><h4>{SUB}</h4><p>{P2}</p></div>"
+                      "<h3>الأكثر قراءة</h3><ul><li>خبر</li></ul></body></html>")
+    assert restore_subheadings(tree, f"{P1}\n{P2}") == f"{P1}\n{SUB}\n{P2}"
+    assert restore_subheadings(tree, P1) == P1  # only between two kept paragraphs
