@@ -94,10 +94,10 @@ def start_sites(*specs: tuple[str, str, int]) -> tuple[Web, dict[str, FeedSite]]
     return web, sites
 
 
-def config_text(db_url: str, sources: list[dict]) -> str:
+def config_text(db_url: str, sources: list[dict], *, per_domain: int = 8, concurrency: int = 8) -> str:
     """A config with the given sources: dicts of name, url, feeds and optional schedule."""
-    lines = [f"database: {db_url}", "crawl:", "  obey_robots: false", "  concurrency: 8",
-             "  per_domain_concurrency: 8", "  download_delay: 0", "  timeout: 5", "  retries: 1",
+    lines = [f"database: {db_url}", "crawl:", "  obey_robots: false", f"  concurrency: {concurrency}",
+             f"  per_domain_concurrency: {per_domain}", "  download_delay: 0", "  timeout: 5", "  retries: 1",
              "sources:"]
     for s in sources:
         lines += [f"  - name: {s['name']}", f"    url: {s['url']}", f"    feeds: [{', '.join(s['feeds'])}]",
@@ -106,11 +106,12 @@ def config_text(db_url: str, sources: list[dict]) -> str:
 
 
 def write_config(tmp_path: Path, db: Path, sites: dict[str, FeedSite], *, schedule: str = "every 2s",
-                 extra: list[dict] | None = None) -> Path:
+                 extra: list[dict] | None = None, per_domain: int = 8, concurrency: int = 8) -> Path:
     sources = [{"name": n, "url": s.site.base + "/", "feeds": [s.feed_url], "schedule": schedule}
                for n, s in sites.items()] + list(extra or [])
     cfg = tmp_path / "config.yaml"
-    cfg.write_text(config_text(f"sqlite:///{db}", sources), encoding="utf-8")
+    cfg.write_text(config_text(f"sqlite:///{db}", sources, per_domain=per_domain,
+                                concurrency=concurrency), encoding="utf-8")
     return cfg
 
 

@@ -216,3 +216,32 @@ def test_second_scheduler_on_one_database_refuses(tmp_path: Path) -> None:
     finally:
         s.close()
         web.stop()
+
+
+def test_sigterm_mid_crawl_stops_it_cleanly_with_what_it_fetched(tmp_path: Path) -> None:
+    web, sites = start_sites(("one", "127.0.0.1", 10))
+    one = sites["one"]
+    one.article_delay = 1.5
+    db = tmp_path / "defnews.db"
+    cfg = write_config(tmp_path, db, sites, schedule="every 1h", per_domain=2,
+                       concurrency=2)  # Scrapy finishes what its downloader holds
+    s = Scheduler(tmp_path, cfg)
+    paths = {a.path for a in one.articles}
+    try:
+        wait_for(lambda: any(h.path in paths for h in web.hits()), 90, "the first article requests")
+        exit_s = s.terminate()
+        fetched = sum(1 for h in web.hits() if h.path in paths)
+        print(f"\nSIGTERM mid-crawl: {fetched} articles served, exit {exit_s:.1f}s")
+        assert s.proc.returncode == 0 and exit_s < 15, s.stderr()
+    finally:
+        s.close()
+        web.stop()
+    runs = query(db, "SELECT status, pages, new, ended_at IS NOT NULL FROM crawl_runs")
+    assert len(runs) == 1 and runs[0][0] != "running" and runs[0][3], runs
+    stored = query(db, "SELECT count(*) FROM stories")[0][0]
+    assert stored == runs[0][2] == runs[0][1] > 0, "what was fetched is stored"
+    assert stored <= fetched < 10, "the crawl was cut short"
+    if runs[0][0] != "interrupted":
+        # crawler/pipelines.py reads the stat finish_reason in close_spider, before Scrapy
+        # sets it, so a stopped crawl is recorded "ok" (reported to the pipeline's owner).
+        pytest.xfail(f"stopped run recorded as {runs[0][0]!r}, not 'interrupted'")
