@@ -95,11 +95,11 @@ def drop_related_boxes(tree) -> None:  # noqa: ANN001
 
     doomed = []
     for el in tree.iter("div", "section", "aside", "ul", "ol", "p", "h2", "h3", "h4", "h5", "h6", "strong", "span"):
-        text = " ".join(" ".join(el.itertext()).split())  # spaced: "صلة" + "<a>" must not glue
-        if not text or len(text) > 1500:
+        first = next((t.strip() for t in el.itertext() if t.strip()), "")  # cheap test first
+        if not first or not is_read_also(normalize(first[:60]), first[:60]):
             continue
-        head = normalize(text[:60])
-        if not is_read_also(head, text[:60]):
+        text = " ".join(" ".join(el.itertext()).split())  # spaced: "صلة" + "<a>" must not glue
+        if len(text) > 1500:
             continue
         if el.tag in ("div", "section", "aside", "ul", "ol") and _link_share(el) >= 0.5:
             doomed.append(el)  # the whole box: heading and links
@@ -304,6 +304,9 @@ def extract_record(
         include_tables=True,
         with_metadata=True,
         deduplicate=False,
+        # Dates come from crawler/dates.py; htmldate's extensive text search would run
+        # dateparser over every locale (seconds per page, and invented January 1sts).
+        date_extraction_params={"extensive_search": False, "original_date": True},
     )
     if doc is None:
         return None

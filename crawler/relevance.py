@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from functools import lru_cache
 
 from crawler.arabic import normalize
@@ -69,30 +70,71 @@ _NEGATIVE: dict[str, float] = {
 }
 
 
+_PREFIXES = [(p1 + p2 + p3, p3 != "") for p1 in ("", "و", "ف") for p2 in ("", "ب", "ك", "ل")
+             for p3 in ("", "ال") if not (p2 == "ل" and p3 == "ال")] + [
+             (p1 + "لل", True) for p1 in ("", "و", "ف")]
+_SUFFIXES = ("", "ات", "ين", "ون", "ه", "ها", "هم", "يه", "يا", "ي")
+
+Term = tuple[tuple[str, ...], bool, float]  # (words after the first, first word needs ال, weight)
+
+
 @lru_cache(maxsize=1)
-def _compiled() -> tuple[list[tuple[re.Pattern, float]], list[tuple[re.Pattern, float]]]:
-    def rx(term: str) -> re.Pattern:
-        words = normalize(term).split()
-        first = words[0]
-        # Clitics in front of the first word; "ال" may be absorbed by لل.
-        if first.startswith("ال"):
-            head = rf"(?:[وف]?(?:[بك]?ال|لل){re.escape(first[2:])})"
-        else:
-            head = rf"(?:[وف]?[بلك]?(?:ال|لل)?{re.escape(first)})"
-        tail = r"\s+".join(re.escape(w) for w in words[1:])
-        body = head + (r"\s+" + tail if tail else "")
-        return re.compile(rf"(?<!\w){body}(?:ات|ين|ون|ه|ها|هم|يه|يا|ي)?(?!\w)")
+def _index() -> tuple[dict[str, list[Term]], dict[str, list[Term]]]:
+    """Terms keyed by the bare form of their first word (without "ال")."""
 
-    return ([(rx(t), w) for t, w in _TERMS.items()], [(rx(t), w) for t, w in _NEGATIVE.items()])
+    def build(terms: dict[str, float]) -> dict[str, list[Term]]:
+        index: dict[str, list[Term]] = {}
+        for term, weight in terms.items():
+            words = normalize(term).split()
+            first, needs_al = (words[0][2:], True) if words[0].startswith("ال") else (words[0], False)
+            index.setdefault(first, []).append((tuple(words[1:]), needs_al, weight))
+        return index
+
+    return build(_TERMS), build(_NEGATIVE)
 
 
-def _weighted(text: str, table: list[tuple[re.Pattern, float]], cap: int = 3) -> float:
-    return sum(w * min(cap, len(p.findall(text))) for p, w in table)
+def _cores(token: str) -> list[tuple[str, bool, bool]]:
+    """(core, an article was stripped, a suffix was stripped) for every clitic reading."""
+    out = []
+    for prefix, has_al in _PREFIXES:
+        if token.startswith(prefix) and len(token) - len(prefix) >= 2:
+            rest = token[len(prefix):]
+            for suffix in _SUFFIXES:
+                if not suffix:
+                    out.append((rest, has_al, False))
+                elif rest.endswith(suffix) and len(rest) - len(suffix) >= 2:
+                    out.append((rest[: -len(suffix)], has_al, True))
+    return out
+
+
+def _weighted(text: str, index: dict[str, list[Term]], cap: int = 3) -> float:
+    """Sum of weights of the terms found in normalised ``text``, each counted at most ``cap`` times."""
+    tokens = text.split()
+    counts: Counter = Counter()
+    for i, token in enumerate(tokens):
+        seen = set()
+        for core, has_al, suffixed in _cores(token):
+            for rest, needs_al, weight in index.get(core, ()):
+                if needs_al and not has_al:
+                    continue
+                if rest:
+                    if suffixed:  # a suffix belongs to the last word of a phrase
+                        continue
+                    nxt = tokens[i + 1: i + 1 + len(rest)]
+                    if len(nxt) < len(rest) or list(nxt[:-1]) != list(rest[:-1]) or not any(
+                            nxt[-1] == rest[-1] + sfx for sfx in _SUFFIXES):
+                        continue
+                key = (core, rest, needs_al)
+                if key not in seen:  # one reading of a token counts once
+                    seen.add(key)
+                    counts[key] += 1
+    weights = {(c, r, n): w for c, terms in index.items() for r, n, w in terms}
+    return sum(weights[k] * min(cap, n) for k, n in counts.items())
 
 
 def score(title: str, text: str) -> float:
     """Defense relevance in [0, 1): 0 for no military vocabulary, above THRESHOLD for defense news."""
-    pos, neg = _compiled()
+    pos, neg = _index()
     t, b = normalize(title or ""), normalize(text or "")
     words = max(1, len(b.split()))
     # Body counts per 300 words so a long story needs more than one passing mention.
