@@ -109,7 +109,6 @@ _DATE_LABEL = re.compile(
 # "إعداد", "حوار" only with a colon or dash, or "كتب الرئيس رسالة" would go.
 _BYLINE_LOOSE = re.compile(r"^(?:بقلم|بواسطه)\s")
 _BYLINE_STRICT = re.compile(r"^(?:بقلم|بواسطه|كتب|كتبت|كتبه|اعداد|تحرير|حوار|تقرير)\s*[:：\-–—]")
-_WORD = re.compile(r"\w+")
 
 
 def fix_stray_dots(line: str) -> str:

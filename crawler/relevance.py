@@ -12,7 +12,6 @@ sport and cinema, which borrow military words: "الجيش الملكي" is a Mo
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from functools import lru_cache
 
