@@ -51,6 +51,7 @@ def test_line_that_only_shares_words_with_headline_kept():
     "Share this article on Facebook Twitter WhatsApp",
     "تابعوا آخر الأخبار العسكرية عبر قناتنا على تلغرام",
     "طباعة الخبر | أرسل لصديق",
+    "حمل تطبيق الموقع الرسمي لتصلك الأخبار العاجلة",
 ])
 def test_share_and_follow_lines_removed(line):
     assert clean(P1, line, P2) == [P1, P2]
@@ -94,6 +95,7 @@ def test_site_name_and_copyright_removed(line):
     "We use cookies to improve your experience. By continuing you accept our policy.",
     "اشترك في النشرة البريدية لتصلك أهم الأخبار",
     "Sign up for our newsletter",
+    "اشترك في النشرة الإخبارية اليومية",
     "إضافة تعليق جديد",
     "الآراء الواردة أدناه لا تعبر عن رأي الموقع بل تعكس وجهات نظر أصحابها فقط.",
 ])
@@ -129,6 +131,9 @@ def test_byline_dateline_and_tags_removed(line):
     "شارك فيها الجيش والبحرية",          # "took part", not "share"
     "المزيد من القوات ستنتشر في المنطقة",   # a sentence, not the "المزيد" heading
     "قررت المنصة تقييد نشر التعليقات على الأخبار العسكرية",  # a story about comments
+    "وقالت الوزارة إنها تتحمل مسؤولية تطبيق الاتفاق",   # "تطبيق" is also "enforcement"
+    "نشر الجيش 5000 جندي في 5 سبتمبر 2023",            # "نشر" is also "deployed"
+    "وقال المذيع في النشرة الإخبارية إن القوات تقدمت",    # a TV news bulletin
 ])
 def test_short_story_lines_that_look_like_furniture_kept(line):
     assert clean(P1, line, P2) == [P1, line, P2]
@@ -250,3 +255,9 @@ def test_subheadings_dropped_by_trafilatura_restored():
                       "<h3>الأكثر قراءة</h3><ul><li>خبر</li></ul></body></html>")
     assert restore_subheadings(tree, f"{P1}\n{P2}") == f"{P1}\n{SUB}\n{P2}"
     assert restore_subheadings(tree, P1) == P1  # only between two kept paragraphs
+
+
+def test_english_story_lines_with_furniture_words_kept():
+    lines = ["Thousands of recruits sign up for the reserve every year, officials said.",
+             "Print editions of the newspaper carried the story on Monday."]
+    assert clean(*lines, title="Army recruits", site_name="Defense News") == lines
