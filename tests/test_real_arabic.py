@@ -67,3 +67,24 @@ def test_lbc():
     assert rec.published_at == datetime.fromisoformat(exp["publishing_date"])
     assert rec.date_source == "meta"
     assert rec.relevance < 0.5  # a story about a politician's hair is not defense news
+
+
+def test_general_pages_not_cut():
+    """A sample of the Zyte benchmark (real, mostly English pages): the Arabic rules must
+    not lose text that bare trafilatura keeps (bench/quality.py runs all 181 pages)."""
+    import importlib.util
+
+    root = REAL.parent / "zyte-article-benchmark"
+    if not (root / "ground-truth.json").exists():
+        pytest.skip(f"{root} is not here")
+    spec = importlib.util.spec_from_file_location("quality", Path(__file__).resolve().parents[1] / "bench" / "quality.py")
+    quality = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quality)
+    truth = json.loads((root / "ground-truth.json").read_text(encoding="utf-8"))
+    ours, bare = [], []
+    for key in sorted(truth)[:24]:
+        _, a, b = quality.zyte_page((str(root / "html" / f"{key}.html.gz"), truth[key]["articleBody"], truth[key]["url"]))
+        ours.append(a)
+        bare.append(b)
+    assert quality.prf(ours)[2] >= quality.prf(bare)[2] - 0.005
+    assert quality.prf(ours)[1] >= quality.prf(bare)[1] - 0.02  # recall: nothing cut
