@@ -61,6 +61,8 @@ class StorePipeline:
         self.pool: Executor | None = getattr(spider, "pool", None)
         self.run_id = start_run(self.factory, src.name, src.url)
         spider.run_id = self.run_id
+        spider.known_guids = self.known_guids
+        spider.known_urls = self.known_urls
         self._flush_lock = asyncio.Lock()
 
     async def close_spider(self, spider: Spider | None = None) -> None:
@@ -90,6 +92,26 @@ class StorePipeline:
         if self.run_id is not None:
             await asyncio.to_thread(finish_run, self.factory, self.run_id, status, c)
         self.engine.dispose()
+
+    def known_guids(self, guids: list[str]) -> set[str]:
+        """Feed entries already stored (or already rejected) for this source: not refetched."""
+        from storage.feed_entries import seen_guids
+
+        with self.factory() as session:
+            return seen_guids(session, self.rules.name, guids)
+
+    def known_urls(self, urls: list[str]) -> set[str]:
+        """Canonical URLs already stored: listing and sitemap links to them are not refetched."""
+        from sqlalchemy import select
+
+        from storage.models import Story
+
+        wanted = sorted(set(urls))
+        out: set[str] = set()
+        with self.factory() as session:
+            for i in range(0, len(wanted), 1000):
+                out.update(session.scalars(select(Story.url).where(Story.url.in_(wanted[i:i + 1000]))))
+        return out
 
     # -- items --------------------------------------------------------------------------
     async def process_item(self, item: Any, spider: Spider | None = None) -> Any:
@@ -131,17 +153,26 @@ class StorePipeline:
         from storage.stories import store_records
 
         records = []
+        rejected: list[tuple[str, str, str, int | None]] = []
         for page, res in zip(batch, results):
             if res.status == "ok" and res.record is not None:
                 records.append(res.record)
             elif res.status == "rejected":
                 self.counts.rejected += 1
+                if page.feed is not None and page.feed.guid:
+                    rejected.append((self.rules.name, page.feed.guid, page.final_url, None))
             elif res.status == "empty":
                 self.counts.empty += 1
                 log.info("source %s: %s holds no article text", page.source, page.final_url)
             else:
                 self.counts.failed += 1
                 log.warning("source %s: extraction of %s failed: %s", page.source, page.final_url, res.error)
+        if rejected:  # remembered so the next run does not fetch them again
+            from storage.db import utcnow
+            from storage.feed_entries import remember_guids
+
+            with self.factory.begin() as session:
+                remember_guids(session.connection(), rejected, utcnow())
         if not records:
             return
         outcomes = store_records(self.factory, records, self.run_id)

@@ -12,7 +12,7 @@ import gzip
 import logging
 import re
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
@@ -110,6 +110,9 @@ class NewsSpider(scrapy.Spider):
         self.feed_meta: dict[str, FeedMeta] = {}
         self._meta_seeds_pending = 0
         self._listings_started = False
+        # Set by the store pipeline: which feed GUIDs of this source are already handled.
+        self.known_guids: Callable[[list[str]], set[str]] | None = None
+        self.known_urls: Callable[[list[str]], set[str]] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "NewsSpider":
@@ -216,6 +219,7 @@ class NewsSpider(scrapy.Spider):
             self.crawler.stats.inc_value("defnews/seed_failed")
             log.error(msg)
             return
+        found: list[tuple[str, FeedMeta]] = []
         for entry in parsed.entries:
             link = entry.get("link") or ""
             if not link:
@@ -227,8 +231,16 @@ class NewsSpider(scrapy.Spider):
                 author=(entry.get("author") or "").strip(),
                 guid=(entry.get("id") or link).strip(),
             )
-            self.crawler.stats.inc_value("defnews/feed_entries")
-            yield self.article_request(link, meta)
+            found.append((link, meta))
+        self.crawler.stats.inc_value("defnews/feed_entries", len(found))
+        known = self.known_guids([m.guid for _, m in found]) if self.known_guids else set()
+        if known:
+            self.crawler.stats.inc_value("defnews/feed_known", len(known))
+            log.info("source %s: feed %s: %d of %d entries already stored", self.source.name,
+                     response.url, len(known), len(found))
+        for link, meta in found:
+            if meta.guid not in known:
+                yield self.article_request(link, meta)
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         self.seeds_ok += 1
@@ -239,28 +251,41 @@ class NewsSpider(scrapy.Spider):
             self.seed_errors.append(msg)
             log.error(msg)
             return
-        for loc, meta in entries:
-            loc = urljoin(response.url, loc)
-            if kind == "index":
+        if kind == "index":
+            for loc, _ in entries:
                 self._meta_seeds_pending += 1
-                yield self.sitemap_request(loc)
-            elif self.is_article_url(loc, explicit=True):
-                yield self.article_request(loc, meta)
+                yield self.sitemap_request(urljoin(response.url, loc))
+            return
+        articles = [(urljoin(response.url, loc), meta) for loc, meta in entries]
+        articles = [(u, m) for u, m in articles if self.is_article_url(u, explicit=True)]
+        for url, meta in self.drop_known(articles):
+            yield self.article_request(url, meta)
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         if response.meta.get("seed") == "listing":
             self.seeds_ok += 1
         if not _is_html(response):
             return
-        for link in self.link_extractor.extract_links(response):
-            if self.is_article_url(link.url, explicit=False) and canonical_url(link.url) != canonical_url(response.url):
-                yield self.article_request(link.url)
+        here = canonical_url(response.url)
+        links = [(link.url, None) for link in self.link_extractor.extract_links(response)
+                 if self.is_article_url(link.url, explicit=False) and canonical_url(link.url) != here]
+        for url, _ in self.drop_known(links):
+            yield self.article_request(url)
         page = response.meta.get("listing_page", 1)
         if page < self.max_listing_pages:
             nxt = next_page_url(response)
             if nxt:
                 yield response.follow(nxt, callback=self.parse_listing, errback=self.seed_failed,
                                       meta={"listing_page": page + 1, "seed": "listing-next"})
+
+    def drop_known(self, links: list[tuple[str, FeedMeta | None]]) -> list[tuple[str, FeedMeta | None]]:
+        """Links whose canonical URL is already stored are not fetched again."""
+        if not links or self.known_urls is None:
+            return links
+        known = self.known_urls([canonical_url(u) for u, _ in links])
+        if known:
+            self.crawler.stats.inc_value("defnews/links_known", len(known))
+        return [(u, m) for u, m in links if canonical_url(u) not in known]
 
     def is_article_url(self, url: str, *, explicit: bool) -> bool:
         """A link is an article if it matches article_pattern; without one, sitemap entries

@@ -8,6 +8,7 @@ import json
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -99,6 +100,7 @@ def test_second_crawl_adds_nothing(crawled):
     w, sites, cfg, db, result = crawled
     assert result.returncode == 0, result.stderr
     before = _rows(db)
+    w.clear()
     again = run_defnews("--config", str(cfg), "crawl")
     assert again.returncode == 0, again.stderr
     after = _rows(db)
@@ -107,6 +109,10 @@ def test_second_crawl_adds_nothing(crawled):
     runs = con.execute("SELECT source, status, ended_at IS NOT NULL FROM crawl_runs ORDER BY id").fetchall()
     con.close()
     assert len(runs) == 4 and all(r[1] == "ok" and r[2] for r in runs)
+    stored = {urlsplit(r["url"]).path + (f"?{urlsplit(r['url']).query}" if urlsplit(r["url"]).query else "")
+              for r in after}
+    refetched = [h.path for h in w.log if h.path in stored]
+    assert refetched == [], "stored articles are not fetched again (feed GUIDs, known URLs)"
 
 
 def test_export_csv_and_jsonl_round_trip_arabic(crawled, tmp_path):
