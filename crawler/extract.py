@@ -64,9 +64,6 @@ _CAPTIONS = ("//figcaption | //*[contains(concat(' ', normalize-space(@class), '
              " | //*[contains(concat(' ', normalize-space(@class), ' '), ' caption ')]")
 
 
-_LAYOUT_CONTENT = "p|div|table|ul|ol|h1|h2|h3|h4|h5|h6|blockquote|article|section"
-
-
 def is_layout_table(table) -> bool:  # noqa: ANN001
     """A table used to lay the page out (old Arabic sites), not to hold data: it nests
     another table or its cells hold paragraphs and blocks."""
@@ -123,8 +120,6 @@ def prepare_tree(tree):  # noqa: ANN001, ANN201
     usually repeats the headline. Layout tables become plain blocks: trafilatura renders a
     table as "| cell |" rows and would glue a whole story cell into one line.
     """
-    import copy
-
     tree = copy.deepcopy(tree)
     for el in tree.xpath(_CAPTIONS):
         if el.getparent() is not None:
