@@ -121,7 +121,6 @@ class SourceRunner:
         self._lock = threading.Lock()
         self._active = 0
         self._idle = threading.Condition(self._lock)
-        self.started_runs: dict[str, int] = {}
 
     # The job body. Runs on an executor thread; never raises into APScheduler for a crawl
     # that went wrong (that is recorded in SQL), only for a bug here.
@@ -191,10 +190,10 @@ class SourceRunner:
             self.children.pop(src.name, None)
             killed_by_us = self.stopping.is_set()
         elapsed = time.monotonic() - t0
-        status = None
-        if rc != 0 or killed_by_us:
-            # Stopped by our shutdown: "interrupted" if it exited by itself, "killed" if it
-            # had to be (or died of our SIGTERM before Scrapy could catch it).
+        if rc != 0:
+            # A crawl that leaves its run open exits non-zero. Stopped by our shutdown:
+            # "interrupted" if it exited by itself, "killed" if it had to be (or died of our
+            # SIGTERM before Scrapy could catch it); otherwise it "crashed" (a failure).
             status = ("killed" if rc < 0 else "interrupted") if killed_by_us else "crashed"
             how = f"signal {-rc}" if rc < 0 else f"exit code {rc}"
             error = f"crawl process {proc.pid} ended with {how}"
@@ -203,12 +202,11 @@ class SourceRunner:
             lines = [ln.rstrip() for ln in tail if ln.strip()]
             if lines:  # the last line of a traceback names the exception: put it first
                 error += f": {lines[-1]}\n" + "\n".join(lines)
-            closed = record_exit(self.factory, src.name, src.url, pid=proc.pid, started_at=started,
-                                 status=status, error=error)
-            if closed is None:
-                status = None  # the crawl closed its run itself (e.g. every seed failed: exit 1)
+            # No-op when the crawl closed its run itself (e.g. every seed failed: exit 1).
+            record_exit(self.factory, src.name, src.url, pid=proc.pid, started_at=started,
+                        status=status, error=error)
         until = apply_backoff(self.factory, src.name, schedule_period(src.schedule))
-        self._report(src, proc.pid, elapsed, status)
+        self._report(src, proc.pid, started, elapsed)
         if until is not None and not self.stopping.is_set():
             from storage.runs import backoff_until
 
@@ -219,17 +217,19 @@ class SourceRunner:
         else:
             self._note_next_run(src.name)
 
-    def _report(self, src: SourceConfig, pid: int, elapsed: float, status: str | None) -> None:
+    def _report(self, src: SourceConfig, pid: int, started: datetime, elapsed: float) -> None:
         """One line per run, from the run record the crawl wrote."""
         from sqlalchemy import select
 
         from storage.models import CrawlRun
 
         with self.factory() as session:
-            run = session.scalars(select(CrawlRun).where(CrawlRun.source == src.name, CrawlRun.pid == pid)
-                                  .order_by(CrawlRun.id.desc()).limit(1)).first()
-        if run is None:
-            log.error("source %s: crawl process %d left no run record (%s)", src.name, pid, status)
+            run = session.scalars(select(CrawlRun).where(
+                CrawlRun.source == src.name, CrawlRun.pid == pid,
+                CrawlRun.started_at >= started - timedelta(seconds=5)).order_by(CrawlRun.id.desc()).limit(1)).first()
+        if run is None:  # `defnews crawl` found the source locked: a crawl from cron or elsewhere
+            log.warning("source %s: skipped: another crawl of it is running (pid %d found it locked)",
+                        src.name, pid)
             return
         line = (f"source {src.name}: run {run.id} {run.status} in {elapsed:.1f}s: pages {run.pages}, "
                 f"new {run.new}, duplicates {run.duplicates}, rejected {run.rejected}, failed {run.failed}")
