@@ -52,6 +52,8 @@ def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any
                 "SCHEDULER_PERSIST": True,
                 "REDIS_URL": c.redis_url,
                 "MAX_IDLE_TIME_BEFORE_CLOSE": 10,
+                "DEFNEWS_REDIS_SEEN_TTL": 6 * 3600,
             }
         )
+        settings["EXTENSIONS"] = {**settings["EXTENSIONS"], "crawler.distributed.SeenSetExpiry": 510}
     return settings

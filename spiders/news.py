@@ -110,6 +110,7 @@ class NewsSpider(scrapy.Spider):
         self.feed_meta: dict[str, FeedMeta] = {}
         self._meta_seeds_pending = 0
         self._listings_started = False
+        self._nav_seen: set[str] = set()
         # Set by the store pipeline: which feed GUIDs of this source are already handled.
         self.known_guids: Callable[[list[str]], set[str]] | None = None
         self.known_urls: Callable[[list[str]], set[str]] | None = None
@@ -138,13 +139,22 @@ class NewsSpider(scrapy.Spider):
                                  meta={"seed": "feed"}, dont_filter=True)
         for url in self.source.sitemaps:
             self._meta_seeds_pending += 1
-            yield self.sitemap_request(url, dont_filter=True)
+            yield self.sitemap_request(url)
         if not self._meta_seeds_pending:
             yield from self.listing_seeds()
 
-    def sitemap_request(self, url: str, dont_filter: bool = False) -> scrapy.Request:
+    def sitemap_request(self, url: str) -> scrapy.Request:
         return scrapy.Request(url, callback=self.on_sitemap, errback=self.on_meta_seed_failed,
-                              meta={"seed": "sitemap"}, dont_filter=dont_filter)
+                              meta={"seed": "sitemap"}, dont_filter=True)
+
+    def first_visit(self, url: str) -> bool:
+        """Navigation pages (child sitemaps, next listing pages) bypass the dupefilter,
+        whose seen-set may outlive the run (Redis), and are deduplicated per run here."""
+        key = canonical_url(url)
+        if key in self._nav_seen:
+            return False
+        self._nav_seen.add(key)
+        return True
 
     def listing_seeds(self) -> Iterator[scrapy.Request]:
         if self._listings_started:
@@ -253,8 +263,10 @@ class NewsSpider(scrapy.Spider):
             return
         if kind == "index":
             for loc, _ in entries:
-                self._meta_seeds_pending += 1
-                yield self.sitemap_request(urljoin(response.url, loc))
+                loc = urljoin(response.url, loc)
+                if self.first_visit(loc):
+                    self._meta_seeds_pending += 1
+                    yield self.sitemap_request(loc)
             return
         articles = [(urljoin(response.url, loc), meta) for loc, meta in entries]
         articles = [(u, m) for u, m in articles if self.is_article_url(u, explicit=True)]
@@ -264,9 +276,10 @@ class NewsSpider(scrapy.Spider):
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         if response.meta.get("seed") == "listing":
             self.seeds_ok += 1
+        here = canonical_url(response.url)
+        self._nav_seen.add(here)
         if not _is_html(response):
             return
-        here = canonical_url(response.url)
         links = [(link.url, None) for link in self.link_extractor.extract_links(response)
                  if self.is_article_url(link.url, explicit=False) and canonical_url(link.url) != here]
         for url, _ in self.drop_known(links):
@@ -274,8 +287,9 @@ class NewsSpider(scrapy.Spider):
         page = response.meta.get("listing_page", 1)
         if page < self.max_listing_pages:
             nxt = next_page_url(response)
-            if nxt:
+            if nxt and self.first_visit(response.urljoin(nxt)):
                 yield response.follow(nxt, callback=self.parse_listing, errback=self.seed_failed,
+                                      dont_filter=True,
                                       meta={"listing_page": page + 1, "seed": "listing-next"})
 
     def drop_known(self, links: list[tuple[str, FeedMeta | None]]) -> list[tuple[str, FeedMeta | None]]:

@@ -28,18 +28,26 @@ def test_two_workers_share_the_frontier(web, tmp_path, redis_url, unique):
                               stdin=subprocess.DEVNULL) for _ in range(2)]
     try:
         outs = [p.communicate(timeout=180) for p in procs]
+        for p, (out, err) in zip(procs, outs):
+            assert p.returncode == 0, err
+        articles = Counter((h.host, h.path) for h in w.log
+                           if h.status == 200 and (h.path.startswith("/20") or "news.php" in h.path))
+        assert articles and all(v == 1 for v in articles.values()), "each article fetched by one worker only"
+        ttl = client.ttl("alpha:dupefilter")
+        assert 0 < ttl <= 6 * 3600, "the shared seen-set expires, so failed pages are retried later"
+        w.clear()
+        again = subprocess.run([*defnews_cmd(), "--config", str(cfg), "crawl"], cwd=ROOT, env=env,
+                               capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+        assert again.returncode == 0, again.stderr
+        assert "/category/defense/page/2/" in w.paths(sites["alpha"].host), \
+            "pagination is followed again on a later run despite the persistent seen-set"
     finally:
         for p in procs:
             if p.poll() is None:
                 p.kill()
         client.flushdb()
         client.close()
-    for p, (out, err) in zip(procs, outs):
-        assert p.returncode == 0, err
     con = sqlite3.connect(db)
     urls = [r[0] for r in con.execute("SELECT url FROM stories")]
     con.close()
     assert sorted(urls) == sorted(expected(sites)), "every article once"
-    articles = Counter((h.host, h.path) for h in w.log
-                       if h.status == 200 and (h.path.startswith("/20") or "news.php" in h.path))
-    assert articles and all(v == 1 for v in articles.values()), "each article fetched by one worker only"
