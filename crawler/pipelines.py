@@ -1,8 +1,14 @@
 """StorePipeline: the thin Scrapy glue between fetched pages and SQL.
 
-Pages are collected into batches; each batch is extracted in the worker pool (CPU) and
-stored in one transaction on a thread (I/O), so the reactor only moves bytes. Nothing here
-decides anything about text: that is crawler/process.py and the modules it calls.
+Pages are collected into small batches that the worker pool extracts (CPU, every core);
+extracted records are stored DEFNEWS_STORE_BATCH at a time, one transaction each, by one
+writer on a thread (I/O). The reactor only moves bytes. Nothing here decides anything
+about text: that is crawler/process.py and the modules it calls.
+
+Flow control: at most ``max_inflight`` pool batches are queued or running. When the pool
+is that far behind, ``process_item`` waits, Scrapy's scraper holds the response, and the
+downloader stops fetching (SCRAPER_SLOT_MAX_ACTIVE_SIZE): pages fetched faster than they
+can be extracted never pile up in memory, so a crawl's memory does not grow with its size.
 """
 
 from __future__ import annotations
@@ -25,21 +31,27 @@ log = logging.getLogger(__name__)
 
 
 class StorePipeline:
-    def __init__(self, database: str, batch_size: int, stats: Any, crawler: Any = None) -> None:
+    def __init__(self, database: str, batch_size: int, stats: Any, crawler: Any = None, *,
+                 pool_batch: int = 16, max_inflight: int = 0) -> None:
         self.crawler = crawler
         self.database = database
-        self.batch_size = batch_size
+        self.batch_size = batch_size  # records per store transaction
+        self.pool_batch = pool_batch  # pages per pool task
+        self.max_inflight = max_inflight  # pool tasks queued or running; 0: 2 per worker
         self.stats = stats
-        self.pending: list[Page] = []
+        self.pending: list[Page] = []  # pages waiting for a pool batch
         self.counts = RunCounts()
         self.run_id: int | None = None
-        self._flush_lock: asyncio.Lock | None = None
-        self._inflight: set[asyncio.Task] = set()
+        self._inflight: set[asyncio.Future] = set()  # pool batches being extracted
+        self._to_store: list[tuple[Page, Processed]] = []  # extracted, waiting for the writer
+        self._writer: asyncio.Future | None = None
+        self._closing = False
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "StorePipeline":
         s = crawler.settings
-        return cls(s.get("DEFNEWS_DATABASE"), s.getint("DEFNEWS_STORE_BATCH", 100), crawler.stats, crawler)
+        return cls(s.get("DEFNEWS_DATABASE"), s.getint("DEFNEWS_STORE_BATCH", 100), crawler.stats, crawler,
+                   pool_batch=s.getint("DEFNEWS_POOL_BATCH", 16), max_inflight=s.getint("DEFNEWS_POOL_INFLIGHT", 0))
 
     # -- lifecycle ----------------------------------------------------------------------
     # `spider` is optional: Scrapy >= 2.14 no longer passes it (the crawler knows it).
@@ -59,17 +71,17 @@ class StorePipeline:
                                  boilerplate=tuple(src.boilerplate), learned=learned,
                                  relevance_filter=src.relevance_filter)
         self.pool: Executor | None = getattr(spider, "pool", None)
+        if self.max_inflight <= 0:
+            workers = getattr(self.pool, "_max_workers", 1) if self.pool is not None else 1
+            self.max_inflight = 2 * workers  # one running and one queued per worker
         self.run_id = start_run(self.factory, src.name, src.url)
         spider.run_id = self.run_id
         spider.known_guids = self.known_guids
         spider.known_urls = self.known_urls
-        self._flush_lock = asyncio.Lock()
 
     async def close_spider(self, spider: Spider | None = None) -> None:
         spider = spider or self.crawler.spider
-        await self._flush()
-        if self._inflight:
-            await asyncio.gather(*self._inflight, return_exceptions=True)
+        await self._drain()
         c = self.counts
         c.failed += int(self.stats.get_value("defnews/failed", 0))
         c.skipped = int(self.stats.get_value("defnews/skipped_not_html", 0)) + int(
@@ -119,35 +131,80 @@ class StorePipeline:
             raise DropItem(f"not a Page: {type(item).__name__}")
         self.counts.pages += 1
         self.pending.append(item)
-        if len(self.pending) >= self.batch_size:
-            # Let the spider go on fetching while this batch is extracted and stored.
-            task = asyncio.ensure_future(self._flush())
-            self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
+        if len(self.pending) >= self.pool_batch:
+            self._submit()
+        # Flow control (see the module docstring): wait while the pool is full, or while
+        # the writer is three batches behind.
+        while len(self._inflight) >= self.max_inflight:
+            await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
+        while self._writer is not None and len(self._to_store) >= 3 * self.batch_size:
+            await asyncio.shield(self._writer)
         return None
 
-    async def _flush(self) -> None:
+    def _submit(self) -> None:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        loop = asyncio.get_running_loop()
+        task = asyncio.ensure_future(self._extract(batch))
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+
+    async def _extract(self, batch: list[Page]) -> None:
         started = time.perf_counter()
         try:
             if self.pool is not None:
+                loop = asyncio.get_running_loop()
                 results = await loop.run_in_executor(self.pool, process_batch, batch, self.rules)
             else:
                 results = await asyncio.to_thread(process_batch, batch, self.rules)
-            extracted = time.perf_counter()
-            assert self._flush_lock is not None
-            async with self._flush_lock:  # one writer per source: batches commit in order
-                await asyncio.to_thread(self._store, batch, results)
-            log.debug("source %s: batch of %d pages: extraction %.2fs, storage %.2fs", self.rules.name,
-                      len(batch), extracted - started, time.perf_counter() - extracted)
         except Exception as exc:  # a broken batch is reported, the crawl goes on
             self.counts.failed += len(batch)
             msg = f"source {self.rules.name}: a batch of {len(batch)} pages failed: {type(exc).__name__}: {exc}"
             self.counts.errors.append(msg)
             log.error(msg, exc_info=exc)
+            return
+        log.debug("source %s: %d pages extracted in %.2fs", self.rules.name, len(batch),
+                  time.perf_counter() - started)
+        for page in batch:
+            page.body = b""  # the bytes are done with: only the record is kept
+        self._to_store.extend(zip(batch, results))
+        if len(self._to_store) >= self.batch_size:
+            self._start_writer()
+
+    def _start_writer(self) -> None:
+        if self._writer is None:
+            self._writer = asyncio.ensure_future(self._write())
+
+    async def _write(self) -> None:
+        """The one writer: stores full batches (and at the end what is left), in order."""
+        try:
+            while self._to_store and (self._closing or len(self._to_store) >= self.batch_size):
+                chunk = self._to_store[:self.batch_size]
+                del self._to_store[:self.batch_size]
+                started = time.perf_counter()
+                try:
+                    await asyncio.to_thread(self._store, [p for p, _ in chunk], [r for _, r in chunk])
+                except Exception as exc:  # reported; the next batch is tried
+                    self.counts.failed += len(chunk)
+                    msg = (f"source {self.rules.name}: storing a batch of {len(chunk)} pages failed: "
+                           f"{type(exc).__name__}: {exc}")
+                    self.counts.errors.append(msg)
+                    log.error(msg, exc_info=exc)
+                log.debug("source %s: %d pages stored in %.2fs", self.rules.name, len(chunk),
+                          time.perf_counter() - started)
+        finally:
+            self._writer = None
+
+    async def _drain(self) -> None:
+        """At close: extract what is pending, wait for the pool, store everything left."""
+        self._closing = True
+        self._submit()
+        while self._inflight:
+            await asyncio.gather(*list(self._inflight), return_exceptions=True)
+        while self._to_store or self._writer is not None:
+            if self._writer is None:
+                self._start_writer()
+            await asyncio.gather(self._writer, return_exceptions=True)
 
     def _store(self, batch: list[Page], results: list[Processed]) -> None:
         from storage.stories import store_records
