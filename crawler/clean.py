@@ -90,6 +90,7 @@ _NEWSLETTER = re.compile(
 )
 _AD_LABELS = {
     "اعلان", "اعلانات", "مساحه اعلانيه", "محتوي مدفوع", "محتوي برعايه", "برعايه", "اعلان ممول",
+    "المحتوي برعايه", "المحتوي المدفوع", "محتوي ممول", "اعلان مدفوع", "محتوي اعلاني", "اعلان تجاري",
     "advertisement", "advertising", "ad", "ads", "sponsored", "sponsored content", "promoted",
     "scroll to continue with content", "continue reading below",
 }
@@ -114,7 +115,18 @@ _DATE_LABEL = re.compile(
 # "بقلم/بواسطة" open a byline; "كتب" (wrote), "تحرير" (editing; also "liberation"),
 # "إعداد", "حوار" only with a colon or dash, or "كتب الرئيس رسالة" would go.
 _BYLINE_LOOSE = re.compile(r"^(?:بقلم|بواسطه)\s")
-_BYLINE_STRICT = re.compile(r"^(?:بقلم|بواسطه|كتب|كتبت|كتبه|اعداد|تحرير|حوار|تقرير)\s*[:：\-–—]")
+_BYLINE_STRICT = re.compile(
+    r"^(?:بقلم|بواسطه|كتب|كتبت|كتبه|اعداد|تحرير|حوار|تقرير|المحرر|المحرره|محرر|الكاتب|الكاتبه)\s*[:：\-–—]")
+# Previous/next links and hit counters around the story.
+_NAVIGATION = re.compile(
+    r"^(?:المقال|الخبر|الموضوع|المقاله|التقرير) (?:السابق|التالي)(?!\w)|^(?:previous|next) (?:article|post|story)\b",
+    re.I,
+)
+_COUNTER = re.compile(
+    r"^(?:عدد )?(?:القراءات|المشاهدات|الزيارات|قراءات|مشاهدات|views?|reads?|hits?)\s*:?\s*\d[\d,.]*$"
+    r"|^\d[\d,.]*\s*(?:قراءه|مشاهده|زياره|views?|reads?)$",
+    re.I,
+)
 
 
 def fix_stray_dots(line: str) -> str:
@@ -192,6 +204,13 @@ def is_ad_label(norm_line: str) -> bool:
     return norm_line in _AD_LABELS
 
 
+def is_navigation(norm_line: str, raw_line: str = "") -> bool:
+    """"المقال السابق: ..." / "Next article" links and "عدد القراءات: 842" counters."""
+    if len(norm_line.split()) > 20:
+        return False
+    return bool(_NAVIGATION.match(norm_line)) or bool(_COUNTER.match(normalize(raw_line or norm_line, keep_punct=True)))
+
+
 def is_meta_line(norm_line: str, raw_line: str | None = None) -> bool:
     """A byline, dateline or tag list that trafilatura left at the edge of the story.
 
@@ -246,7 +265,7 @@ def clean_text(text: str, *, title: str = "", site_name: str = "",
             continue
         if (is_headline_repeat(norm, norm_title, norm_site) or is_social(norm, line)
                 or is_site_line(norm, norm_site) or is_notice(norm) or is_ad_label(norm)
-                or is_meta_line(norm, line)):
+                or is_meta_line(norm, line) or is_navigation(norm, line)):
             continue
         if line_key(line) in learned_keys or any(p.search(line) for p in compiled):
             continue

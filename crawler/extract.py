@@ -60,8 +60,11 @@ def rel_canonical(tree) -> str | None:  # noqa: ANN001
     return None
 
 
-_CAPTIONS = ("//figcaption | //*[contains(concat(' ', normalize-space(@class), ' '), ' wp-caption-text ')]"
-             " | //*[contains(concat(' ', normalize-space(@class), ' '), ' caption ')]")
+# <figcaption>, and the caption blocks of CMS themes ("wp-caption-text", "image-caption",
+# "photo-caption"): leaf-ish blocks only, so a container named "...caption..." holding
+# paragraphs is never dropped.
+_CAPTIONS = ("//figcaption | //*[contains(@class, 'caption')][not(.//p) and not(.//div)"
+             " and string-length(normalize-space(.)) < 400]")
 
 
 def is_layout_table(table) -> bool:  # noqa: ANN001

@@ -23,7 +23,8 @@ _BLOCK_TAGS = {
 # (prepared by), "تحرير" (edited by), "حوار" (interview by); English for mixed sites.
 BYLINE = re.compile(
     r"^\s*(?:(?:بقلم|بواسطه|بواسطة|إعداد|اعداد|تحرير|حوار|by|written by|posted by)(?:\s*[:：\-–—]\s*|\s+)"
-    r"|(?:كتب|كتبت|كتبه|تقرير|متابعة|متابعه|author)\s*[:：\-–—]\s*)(?P<name>\S.*?)\s*$",
+    r"|(?:كتب|كتبت|كتبه|تقرير|متابعة|متابعه|المحرر|المحررة|محرر|الكاتب|الكاتبة|author)\s*[:：\-–—]\s*)"
+    r"(?P<name>\S.*?)\s*$",
     re.I,
 )
 _AUTHOR_KEYS = ("author", "article:author", "dc.creator", "dcterms.creator", "byl", "parsely-author",

@@ -103,7 +103,8 @@ def test_cookie_newsletter_and_comment_notices_removed(line):
     assert clean(P1, line, P2) == [P1, P2]
 
 
-@pytest.mark.parametrize("line", ["إعلان", "اعلان", "- إعلان -", "Advertisement", "ADVERTISEMENT"])
+@pytest.mark.parametrize("line", ["إعلان", "اعلان", "- إعلان -", "Advertisement", "ADVERTISEMENT",
+                                  "المحتوى برعاية"])
 def test_ad_labels_removed(line):
     assert clean(P1, line, P2) == [P1, P2]
 
@@ -116,6 +117,7 @@ def test_word_advertisement_inside_a_sentence_kept():
 @pytest.mark.parametrize("line", [
     "بواسطة هيئة التحرير",
     "بقلم: أحمد علي",
+    "المحرر: سامي بن عمر",
     "الثلاثاء، 5 أيلول 2023 - 10:30 ص",
     "نشر في: 5 سبتمبر 2023",
     "الوسوم: تسليح، دفاع جوي",
@@ -137,6 +139,17 @@ def test_byline_dateline_and_tags_removed(line):
 ])
 def test_short_story_lines_that_look_like_furniture_kept(line):
     assert clean(P1, line, P2) == [P1, line, P2]
+
+
+@pytest.mark.parametrize("line", [
+    "المقال السابق: الجيش يتسلم دبابات جديدة",
+    "الخبر التالي",
+    "Next article: Army receives new tanks",
+    "عدد القراءات: 842",
+    "1,523 مشاهدة",
+])
+def test_previous_next_links_and_counters_removed(line):
+    assert clean(P1, line, P2) == [P1, P2]
 
 
 def test_subheading_holding_a_date_kept():
