@@ -82,9 +82,11 @@ def meta_date(tree, *, tz: str, fetched_at: datetime) -> datetime | None:  # noq
         '//time[@pubdate][@datetime] | //article//time[@datetime] | //main//time[@datetime]'
         ' | //h1/ancestor::*[position() <= 2][not(self::body) and not(self::html)]//time[@datetime]'
         ' | //time[@datetime][contains(@class, "publish") or contains(@class, "entry-date")]'
+        # hAtom/microformats (Blogger and older themes): <abbr class="published" title="ISO">
+        ' | //*[contains(@class, "published") or contains(@class, "dtstart")][@title or @datetime]'
     )
     for el in times:
-        d = parse_machine_date(el.get("datetime") or "", tz)
+        d = parse_machine_date(el.get("datetime") or el.get("title") or "", tz)
         if _plausible(d, fetched_at):
             return d
     return None

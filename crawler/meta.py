@@ -22,7 +22,8 @@ _BLOCK_TAGS = {
 # Byline prefixes: "بقلم" (by the pen of), "بواسطة" (by), "كتب/كتبت" (wrote), "إعداد"
 # (prepared by), "تحرير" (edited by), "حوار" (interview by); English for mixed sites.
 BYLINE = re.compile(
-    r"^\s*(?:(?:بقلم|بواسطه|بواسطة|إعداد|اعداد|تحرير|حوار|by|written by|posted by)(?:\s*[:：\-–—]\s*|\s+)"
+    r"^\s*(?:(?:(?:نشر|نشرت|نشره|نشرها)\s+)?(?:بقلم|بواسطه|بواسطة|إعداد|اعداد|تحرير|حوار|by|written by|posted by)"
+    r"(?:\s*[:：\-–—]\s*|\s+)"
     r"|(?:كتب|كتبت|كتبه|تقرير|متابعة|متابعه|المحرر|المحررة|محرر|الكاتب|الكاتبة|author)\s*[:：\-–—]\s*)"
     r"(?P<name>\S.*?)\s*$",
     re.I,
@@ -211,8 +212,8 @@ def find_author(tree, trafilatura_author: str | None, *, title: str = "",  # noq
         if name:
             return name
     if tree is not None:
-        for el in tree.xpath('//a[@rel="author"] | //*[contains(concat(" ", normalize-space(@class), " "), " author ")'
-                             ' or contains(@class, "byline") or contains(@class, "author-name")]'):
+        for el in tree.xpath('//a[@rel="author"] | //*[contains(@class, "author") or contains(@class, "byline")]'
+                             '[not(ancestor::*[contains(@class, "comment")])]'):
             name = clean_author(el.text_content(), site_name)
             if name and len(name) > 1:
                 return name

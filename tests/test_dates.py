@@ -65,6 +65,12 @@ def test_itemprop_and_time_of_the_article():
     assert resolve(tree) == (datetime(2023, 9, 5, 7, 0, tzinfo=UTC), "meta")
 
 
+def test_microformat_published():
+    tree = page(body_extra='<div class="post-footer"><abbr class="published" title="2023-09-05T10:00:00+03:00">10:00 ص</abbr></div>',
+                dateline="الثلاثاء، 5 أيلول 2023")
+    assert resolve(tree) == (datetime(2023, 9, 5, 7, 0, tzinfo=UTC), "meta")
+
+
 def test_sidebar_time_is_not_the_story_date():
     assert resolve(page()) == (None, "none")
 
