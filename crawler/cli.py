@@ -115,13 +115,15 @@ def cmd_crawl(args: argparse.Namespace, cfg: Config, log_level: str) -> int:
     if not sources:
         raise UsageError(f"{args.config_path}: sources: no sources configured")
     # Cron-safe: each source is locked in the database for this process (a source another
-    # crawl holds is skipped, exit 0); sources in backoff are skipped unless named.
+    # crawl holds is skipped, exit 0; not with crawl.redis_url, where workers share sources);
+    # sources in backoff are skipped unless named.
     from scheduler import schedule_period
     from storage.db import open_db
     from storage.locks import Heartbeat, claim_sources
 
     engine, factory = open_db(cfg.database)
-    claim = claim_sources(factory, [s.name for s in sources], respect_backoff=not args.source)
+    claim = claim_sources(factory, [s.name for s in sources], respect_backoff=not args.source,
+                          exclusive=not cfg.crawl.redis_url)
     if not args.quiet:
         for line in claim.skipped:
             print(f"defnews: {line}", file=sys.stderr)

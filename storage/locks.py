@@ -227,12 +227,14 @@ class Claim:
 
 
 def claim_sources(factory: sessionmaker[Session], names: list[str], *, respect_backoff: bool,
-                  ttl: float = DEFAULT_TTL) -> Claim:
+                  exclusive: bool = True, ttl: float = DEFAULT_TTL) -> Claim:
     """Lock each source for this process, skipping those locked elsewhere (and, when
     `respect_backoff`, those a failure backoff or a server's Retry-After holds back).
 
     Taking the lock also closes the records of earlier runs of the source that were left
     ``running`` by a dead process, on any machine: while we hold the lock, none is alive.
+    With ``exclusive=False`` (workers sharing one Redis frontier are meant to crawl a
+    source together) no lock is taken; backoff still applies.
     """
     from storage.runs import backoff_until, reap_dead_runs
 
@@ -246,6 +248,10 @@ def claim_sources(factory: sessionmaker[Session], names: list[str], *, respect_b
                                      f"{until.isoformat(timespec='seconds')}; skipped "
                                      f"(crawl it now with --source {name})")
                 continue
+        if not exclusive:
+            claim.sources.append(name)
+            claim.backoff_before[name] = until
+            continue
         if not acquire(factory, name, claim.holder, ttl):
             info = lock_info(factory, name)
             by = f" by {info.holder} since {info.acquired_at.isoformat(timespec='seconds')}" if info else ""

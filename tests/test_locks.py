@@ -179,6 +179,9 @@ def test_claim_skips_locked_and_backed_off_sources(sqlite_url: str) -> None:
     forced = claim_sources(f, ["dead"], respect_backoff=False)
     assert forced.sources == ["dead"], "naming a source crawls it despite its backoff"
     forced.release(f)
+    shared = claim_sources(f, ["busy", "dead"], respect_backoff=True, exclusive=False)
+    assert shared.sources == ["busy"], "Redis workers share a source; backoff still holds"
+    assert lock_info(f, "busy").holder == "elsewhere.example:1:x", "no lock taken or stolen"
     engine.dispose()
 
 
