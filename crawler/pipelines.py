@@ -59,14 +59,10 @@ class StorePipeline:
         spider = spider or self.crawler.spider
         self.engine, self.factory = open_db(self.database)
         src = spider.source
-        learned: frozenset[str] = frozenset()
-        try:
-            from storage.boilerplate import learned_lines
-        except ImportError:
-            pass
-        else:
-            with self.factory() as session:
-                learned = frozenset(learned_lines(session, src.name))
+        from storage.boilerplate import learned_lines
+
+        with self.factory() as session:
+            learned = frozenset(learned_lines(session, src.name))
         self.rules = SourceRules(name=src.name, timezone=src.timezone,
                                  boilerplate=tuple(src.boilerplate), learned=learned,
                                  relevance_filter=src.relevance_filter)
@@ -241,9 +237,11 @@ class StorePipeline:
             else:
                 self.counts.exists += 1
         self.stats.set_value("defnews/new", self.counts.new)
-        try:
-            from storage.boilerplate import record_lines
-        except ImportError:
-            return
-        with self.factory.begin() as session:
-            record_lines(session, self.rules.name, [r.text for r, o in zip(records, outcomes) if o.status != "exists"])
+        # Only new originals teach boilerplate: a republished story's paragraphs recur
+        # across stories without being boilerplate.
+        from storage.boilerplate import record_lines
+
+        texts = [r.text for r, o in zip(records, outcomes) if o.status == "new" and o.duplicate_of is None]
+        if texts:
+            with self.factory.begin() as session:
+                record_lines(session, self.rules.name, texts)

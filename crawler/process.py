@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from crawler.dedup import dedup_keys
 from crawler.extract import extract_record
+from crawler.relevance import THRESHOLD, score
 from crawler.items import Page, Record
 
 log = logging.getLogger(__name__)
@@ -45,16 +47,10 @@ def process_page(page: Page, rules: SourceRules) -> Processed:
     if record is None:
         return Processed("empty")
     if rules.relevance_filter:
-        from crawler.relevance import is_relevant
-
-        if not is_relevant(record.title, record.text):
+        relevance = record.relevance if record.relevance is not None else score(record.title, record.text)
+        if relevance < THRESHOLD:
             return Processed("rejected", record)
-    try:
-        from crawler.dedup import dedup_keys
-    except ImportError:
-        pass
-    else:
-        record.extra["dedup"] = dedup_keys(record.title, record.text)
+    record.extra["dedup"] = dedup_keys(record.title, record.text)
     return Processed("ok", record)
 
 
