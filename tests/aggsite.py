@@ -12,9 +12,10 @@ import signal
 import sqlite3
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from tests.conftest import ROOT, defnews_cmd
 from tests.fixtureweb import ALPHA_ARTICLES, BETA_ARTICLES, Article, rss, wp_page
@@ -164,3 +165,21 @@ def wait_for(pred: Callable[[], bool], timeout: float, what: str, step: float = 
         if time.monotonic() - t0 > timeout:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(step)
+
+
+@contextmanager
+def pg_schema(pg_url: str, name: str) -> Iterator[str]:
+    """A private schema in the shared PostgreSQL test database (other suites use it at the
+    same time); yields a URL whose connections work in it, and drops it afterwards."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(pg_url)
+    with admin.begin() as con:
+        con.execute(text(f'CREATE SCHEMA "{name}"'))
+    sep = "&" if "?" in pg_url else "?"
+    try:
+        yield f"{pg_url}{sep}options=-csearch_path%3D{name}"
+    finally:
+        with admin.begin() as con:
+            con.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()

@@ -21,7 +21,7 @@ from storage.db import open_db, utcnow
 from storage.locks import (Heartbeat, acquire, claim_sources, holder_is_dead, lock_info, make_holder,
                            release, renew)
 from storage.models import SourceLock
-from tests.aggsite import popen, query, start_sites, stop_group, wait_for, write_config
+from tests.aggsite import pg_schema, popen, query, start_sites, stop_group, wait_for, write_config
 
 
 @pytest.fixture
@@ -126,20 +126,8 @@ def test_racing_processes_one_wins_sqlite(sqlite_url: str) -> None:
 
 @pytest.fixture
 def pg_schema_url(pg_url: str, unique: str):
-    """A private schema in the shared test database (other suites use it at the same time)."""
-    from sqlalchemy import create_engine, text
-
-    schema = f"locks_{unique}"
-    admin = create_engine(pg_url)
-    with admin.begin() as con:
-        con.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in pg_url else "?"
-    try:
-        yield f"{pg_url}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as con:
-            con.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with pg_schema(pg_url, f"locks_{unique}") as url:
+        yield url
 
 
 @pytest.mark.postgres

@@ -245,3 +245,38 @@ def test_sigterm_mid_crawl_stops_it_cleanly_with_what_it_fetched(tmp_path: Path)
         # crawler/pipelines.py reads the stat finish_reason in close_spider, before Scrapy
         # sets it, so a stopped crawl is recorded "ok" (reported to the pipeline's owner).
         pytest.xfail(f"stopped run recorded as {runs[0][0]!r}, not 'interrupted'")
+
+
+@pytest.mark.postgres
+def test_scheduler_on_postgresql(tmp_path: Path, pg_url: str, unique: str) -> None:
+    """Job store, locks and run records in PostgreSQL (what a multi-machine setup uses)."""
+    from sqlalchemy import create_engine, text
+
+    from tests.aggsite import pg_schema
+
+    web, sites = start_sites(("one", "127.0.0.1", 2))
+    with pg_schema(pg_url, f"sched_{unique}") as url:
+        cfg = tmp_path / "config.yaml"
+        src = [{"name": "one", "url": sites["one"].site.base + "/", "feeds": [sites["one"].feed_url]}]
+        cfg.write_text(config_text(url, src), encoding="utf-8")
+        engine = create_engine(url)
+
+        def ok_runs() -> int:
+            with engine.connect() as con:
+                try:
+                    return con.execute(text("SELECT count(*) FROM crawl_runs WHERE status = 'ok'")).scalar()
+                except Exception:
+                    return 0
+
+        s = Scheduler(tmp_path, cfg)
+        try:
+            wait_for(lambda: ok_runs() >= 2, 120, "two runs on PostgreSQL", step=0.3)
+            assert s.terminate() < 15
+        finally:
+            s.close()
+            web.stop()
+        with engine.connect() as con:
+            assert con.execute(text("SELECT count(*), count(DISTINCT url) FROM stories")).one() == (2, 2)
+            assert con.execute(text("SELECT count(*) FROM defnews_scheduler_jobs")).scalar() == 1
+            assert con.execute(text("SELECT count(*) FROM crawl_runs WHERE status = 'running'")).scalar() == 0
+        engine.dispose()
