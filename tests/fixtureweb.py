@@ -101,6 +101,13 @@ BETA_ARTICLES = [
     ), datetime(2023, 8, 30, 9, 0, tzinfo=timezone.utc)),  # printed: ٣٠ آب ٢٠٢٣ 12:00 (Cairo, UTC+3)
 ]
 
+# On beta (a general outlet, relevance_filter: true): not defense news, must be rejected.
+SPORT = Article("b5", "/news.php?id=5", "الجيش الملكي يفوز على الوداد في قمة الدوري المغربي", (
+    "حقق فريق الجيش الملكي فوزا ثمينا على ضيفه الوداد بهدفين مقابل هدف في قمة الجولة العاشرة من الدوري المغربي لكرة القدم.",
+    "وسجل مهاجم الفريق العسكري الهدف الثاني في الدقائق الأخيرة من المباراة وسط فرحة كبيرة للجماهير في المدرجات.",
+    "وبهذا الفوز يرتقي الجيش الملكي إلى صدارة الترتيب مؤقتا في انتظار نتائج باقي مباريات الجولة.",
+), datetime(2023, 9, 2, 20, 0, tzinfo=timezone.utc))
+
 ALPHA_SITE_NAME = "موقع ألفا الدفاعي"
 BETA_SITE_NAME = "بوابة بيتا"
 
@@ -256,14 +263,15 @@ def start_web() -> tuple[Web, dict[str, Site]]:
     alpha.routes["/category/defense/page/3/"] = Resp(listing([A["a1"].path], None))
     offsite.routes["/2023/09/offsite-story/"] = Resp(wp_page(Article("o", "/2023/09/offsite-story/", "خارجي", ("نص",) * 3, None), offsite.base))
 
-    beta_dates = {"b1": "", "b2": "", "b3": "الثلاثاء، 5 أيلول 2023 09:30", "b4": "٣٠ آب ٢٠٢٣ 12:00"}
-    for b in BETA_ARTICLES:
+    beta_dates = {"b1": "", "b2": "", "b3": "الثلاثاء، 5 أيلول 2023 09:30", "b4": "٣٠ آب ٢٠٢٣ 12:00",
+                  "b5": "السبت، 2 أيلول 2023"}
+    for b in [*BETA_ARTICLES, SPORT]:
         beta.routes[b.path] = Resp(table_page(b, beta_dates[b.key]), content_type="text/html")
     beta.routes["/robots.txt"] = Resp("User-agent: *\nAllow: /\n", content_type="text/plain")
     beta.routes["/atom.xml"] = Resp(atom([B["b1"], B["b2"]], bu), content_type="application/atom+xml")
     beta.routes["/archive.php"] = Resp(listing(["/news.php?id=3", "/news.php?id=1"], "/archive.php?page=2",
                                                next_text="التالي"))
-    beta.routes["/archive.php?page=2"] = Resp(listing(["/news.php?id=4"], None))
+    beta.routes["/archive.php?page=2"] = Resp(listing(["/news.php?id=4", SPORT.path], None))
     return web, sites
 
 
@@ -299,4 +307,5 @@ sources:
     start_urls: [{bu}/archive.php]
     article_pattern: 'news\\.php\\?id=\\d+'
     timezone: Africa/Cairo
+    relevance_filter: true
 """

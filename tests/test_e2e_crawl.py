@@ -75,6 +75,16 @@ def test_crawl_stores_every_article_once(crawled):
     _check_stories(_rows(db), sites)
 
 
+def test_relevance_filter_rejects_non_defense_stories(crawled):
+    w, sites, cfg, db, result = crawled
+    assert result.returncode == 0, result.stderr
+    assert w.hits(sites["beta"].host, "/news.php?id=5"), "the sports story was fetched"
+    assert not any(r["url"].endswith("id=5") for r in _rows(db)), "and not stored"
+    beta_row = next(line for line in result.stdout.splitlines() if " beta " in line)
+    cells = [c.strip() for c in beta_row.replace("┃", "│").split("│") if c.strip()]
+    assert cells[:2] == ["beta", "ok"] and cells[6] == "1", "counted as rejected in the summary"
+
+
 def test_crawl_respects_robots_domains_and_limits(crawled):
     w, sites, cfg, db, result = crawled
     assert result.returncode == 0, result.stderr
