@@ -81,17 +81,8 @@ def test_repeated_line_inside_one_story_counts_once(sqlite_db):
 
 
 @pytest.mark.postgres
-def test_learning_on_postgresql(pg_url):
-    # Only the table under test is ensured (not open_db's migrations): the shared test
-    # database may hold a schema made by other tests; rows are kept apart by a random source.
-    from sqlalchemy.orm import sessionmaker
-
-    from storage.db import make_engine
-    from storage.models import BoilerplateLine
-
-    engine = make_engine(pg_url)
-    BoilerplateLine.__table__.create(engine, checkfirst=True)
-    Session = sessionmaker(engine)
+def test_learning_on_postgresql(pg_schema_url):
+    engine, Session = open_db(pg_schema_url)
     try:
         _learns_after_threshold(Session, "src-" + uuid.uuid4().hex[:8])
     finally:
