@@ -61,6 +61,8 @@ def build_feed(stories: Sequence[Story], sources: Sequence[str] = ()) -> FeedGen
     fg.subtitle("أحدث الأخبار الدفاعية الأصلية بنصها الكامل المنظف")
     fg.link(href=PROJECT_URL, rel="alternate")
     fg.language("ar")  # xml:lang on <feed>
+    # RFC 4287 4.1.1: a feed needs an author unless every entry has one.
+    fg.author(name="defnews", uri=PROJECT_URL)
     fg.generator("defnews", __version__, PROJECT_URL)
     newest: datetime | None = None
     for story in stories:

@@ -69,6 +69,13 @@ def test_feed_parses_and_holds_the_newest_originals(tmp_path: Path) -> None:
 
     root = etree.fromstring(out.read_bytes())
     assert root.get(XML_LANG) == "ar", "the feed declares Arabic"
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    # RFC 4287 musts: feed id, title, updated, and an author (not every entry has one)
+    assert root.xpath("a:id/text()", namespaces=ns) and root.xpath("a:updated/text()", namespaces=ns)
+    assert root.xpath("a:author/a:name/text()", namespaces=ns) == ["defnews"]
+    for entry in root.xpath("a:entry", namespaces=ns):
+        assert entry.xpath("a:id", namespaces=ns) and entry.xpath("a:updated", namespaces=ns)
+        assert entry.xpath("a:link[not(@rel) or @rel='alternate']/@href", namespaces=ns)
 
 
 def test_feed_filters_and_escapes(tmp_path: Path) -> None:
