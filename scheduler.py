@@ -147,8 +147,8 @@ class SourceRunner:
         until, failures = backoff_until(self.factory, name)
         if until is not None:
             nxt = self._defer(src, until)
-            log.warning("source %s: backing off after %d failures in a row until %s; run skipped "
-                        "(next run %s)", name, failures, _t(until), _t(nxt))
+            log.warning("source %s: backing off after %s in a row until %s; run skipped "
+                        "(next run %s)", name, _failures(failures), _t(until), _t(nxt))
             return
         self._crawl(src)
 
@@ -212,8 +212,8 @@ class SourceRunner:
 
             _, failures = backoff_until(self.factory, src.name)
             nxt = self._defer(src, until)
-            log.warning("source %s: %d failures in a row: backing off until %s (next run %s)",
-                        src.name, failures, _t(until), _t(nxt))
+            log.warning("source %s: %s in a row: backing off until %s (next run %s)",
+                        src.name, _failures(failures), _t(until), _t(nxt))
         else:
             self._note_next_run(src.name)
 
@@ -340,6 +340,10 @@ def _wait(proc: subprocess.Popen, until: float) -> None:
         proc.wait(timeout=max(until - time.monotonic(), 0.01))
     except subprocess.TimeoutExpired:
         pass
+
+
+def _failures(n: int) -> str:
+    return f"{n} failure" if n == 1 else f"{n} failures"
 
 
 def _t(when: datetime | None) -> str:

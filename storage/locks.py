@@ -243,7 +243,9 @@ def claim_sources(factory: sessionmaker[Session], names: list[str], *, respect_b
         until, failures = backoff_until(factory, name)
         if respect_backoff:
             if until is not None:
-                why = f"after {failures} failures in a row" if failures else "as the server asked (Retry-After)"
+                plural = "s" if failures != 1 else ""
+                why = (f"after {failures} failure{plural} in a row" if failures
+                       else "as the server asked (Retry-After)")
                 claim.skipped.append(f"source {name}: backing off {why} until "
                                      f"{until.isoformat(timespec='seconds')}; skipped "
                                      f"(crawl it now with --source {name})")
