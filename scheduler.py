@@ -147,8 +147,9 @@ class SourceRunner:
         until, failures = backoff_until(self.factory, name)
         if until is not None:
             nxt = self._defer(src, until)
-            log.warning("source %s: backing off after %s in a row until %s; run skipped "
-                        "(next run %s)", name, _failures(failures), _t(until), _t(nxt))
+            why = f"after {_failures(failures)} in a row" if failures else "as the server asked (Retry-After)"
+            log.warning("source %s: backing off %s until %s; run skipped (next run %s)",
+                        name, why, _t(until), _t(nxt))
             return
         self._crawl(src)
 
@@ -212,8 +213,9 @@ class SourceRunner:
 
             _, failures = backoff_until(self.factory, src.name)
             nxt = self._defer(src, until)
-            log.warning("source %s: %s in a row: backing off until %s (next run %s)",
-                        src.name, _failures(failures), _t(until), _t(nxt))
+            why = f"{_failures(failures)} in a row" if failures else "the server asked (Retry-After)"
+            log.warning("source %s: %s: backing off until %s (next run %s)",
+                        src.name, why, _t(until), _t(nxt))
         else:
             self._note_next_run(src.name)
 
