@@ -160,7 +160,7 @@ def margins_and_sweep(params: DedupParams) -> None:
           f"hard-negative pairs max {max(j for j, _ in hard):.3f}; "
           f"unrelated pairs max {max(j for j, _ in other):.3f}")
     print("  threshold sweep (pairwise, every pair compared directly):")
-    for th in (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.8):
+    for th in sorted({0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.8, params.threshold}):
         p = DedupParams(**{**params.__dict__, "threshold": th, "low_threshold": min(th, params.low_threshold)})
         tp = sum(is_same_story(j, t, p) for j, t in dup)
         fp = sum(is_same_story(j, t, p) for j, t in hard + other)
@@ -168,8 +168,9 @@ def margins_and_sweep(params: DedupParams) -> None:
         print(f"    threshold {th:.2f}: precision {tp / (tp + fp) if tp + fp else 1:.3f} "
               f"recall {tp / len(dup):.3f}{mark}")
     cand = lambda j: 1 - (1 - j ** params.rows) ** params.bands  # noqa: E731
-    print(f"  LSH {params.bands} bands x {params.rows} rows: P(candidate) at J=0.30 {cand(0.30):.3f}, "
-          f"0.41 {cand(0.41):.3f}, 0.17 {cand(0.17):.3f}, 0.01 {cand(0.01):.1e}")
+    print(f"  LSH {params.bands} bands x {params.rows} rows: P(candidate) at J={params.threshold} "
+          f"{cand(params.threshold):.3f}, 0.35 {cand(0.35):.3f}, 0.41 {cand(0.41):.3f}, "
+          f"0.50 {cand(0.5):.4f}; 0.17 {cand(0.17):.3f}; 0.01 {cand(0.01):.1e}")
 
 
 # --- 2. cost at scale ------------------------------------------------------------------

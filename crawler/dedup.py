@@ -17,14 +17,15 @@ a worker pool and hand them to ``store_records`` in ``Record.extra["dedup"]``.
 
 Parameters (measured on tests/fixtures/dedup with bench/dedup.py, not taken from habit):
 on the labelled set, 3-word shingles give rewritten copies (new intro, ~10 synonym swaps,
-dropped closing paragraph, diacritics) a Jaccard of 0.41 or more, and hard negatives
-(same event or weapon system, another report; shared background paragraph) 0.17 or less.
-The confirmation threshold 0.30 sits between the two with about 3 standard deviations of
-MinHash error (192 permutations) on each side. 64 bands of 3 rows make a pair with J=0.41
-a candidate with probability 0.99, while unrelated defense stories (mean J 0.0007 at k=3)
-produce about one spurious candidate per 100k stored, so lookup cost does not grow with
-the table. 2-word shingles separate no better and collide far more between unrelated
-stories (mean J 0.0068), which costs candidate fetches at scale.
+reordered and dropped paragraphs, diacritics, tatweel) an exact Jaccard of 0.41 or more,
+and hard negatives (same event or weapon system, another report; a shared background
+paragraph; formulaic nightly reports) 0.17 or less. A 0.8 threshold "by habit" would find
+30% of the duplicate pairs. The confirmation threshold 0.27 sits where the two sides are
+equally far in MinHash standard errors (192 permutations: about 3.9 sd from 0.17 and from
+0.41). 64 bands of 3 rows make a pair with J=0.41 a candidate with probability 0.99, while
+unrelated defense stories (mean J 0.0007 at k=3) yield about one spurious candidate per
+100k stored stories, so lookup cost does not grow with the table. 2-word shingles separate
+no better and collide ten times more between unrelated stories (mean J 0.0068).
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ class DedupParams:
     num_perm: int = 192  # MinHash permutations (>= bands * rows)
     bands: int = 64  # LSH bands; a pair with Jaccard J is a candidate w.p. 1-(1-J^rows)^bands
     rows: int = 3
-    threshold: float = 0.30  # estimated Jaccard at or above which a candidate is the same story
-    low_threshold: float = 0.22  # from here up, a near-identical headline also makes it one
+    threshold: float = 0.27  # estimated Jaccard at or above which a candidate is the same story
+    low_threshold: float = 0.20  # from here up, a near-identical headline also makes it one
     title_threshold: float = 0.6  # headline word overlap needed in that low zone
     min_shingles: int = 20  # fewer: too short for MinHash, the exact level alone applies
     min_words: int = 6  # fewer normalised words: no fingerprint either ("تابعونا", captions)
