@@ -2,6 +2,10 @@
 
 Rows are read with a server-side cursor in chunks and written as they come, so memory
 stays flat however many stories the database holds.
+
+Speed: on SQLite, dates are stored as "YYYY-MM-DD HH:MM:SS.ffffff" text in UTC; they are
+read as text and rewritten to ISO-8601 with string operations instead of being parsed
+into datetime objects and formatted again (which was most of an export's CPU).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import json
 from datetime import datetime
 from typing import IO, Iterable, Iterator
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, String, and_, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from storage.db import as_utc
@@ -47,12 +51,40 @@ def story_query(*, since: datetime | None = None, until: datetime | None = None,
     return q
 
 
+_DATES = ("published_at", "fetched_at")
+
+
+def sqlite_iso(value: str | None) -> str:
+    """SQLite's stored UTC text -> what ``iso`` prints for the same datetime.
+
+    "2023-09-05 10:00:00.000000" -> "2023-09-05T10:00:00+00:00" (microseconds kept
+    when not zero, as datetime.isoformat does). Anything else is parsed the slow way.
+    """
+    if not value:
+        return ""
+    if len(value) == 26 and value[10] == " " and value[19] == ".":
+        frac = value[19:]
+        return f"{value[:10]}T{value[11:19]}{'' if frac == '.000000' else frac}+00:00"
+    try:
+        return iso(datetime.fromisoformat(value))
+    except ValueError:
+        return value
+
+
 def iter_rows(session: Session, query: Select) -> Iterator[dict]:
+    """Rows of ``query`` (from story_query) as dicts with ISO-8601 dates, streamed."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite:  # dates as stored text: see the module docstring
+        cols = [type_coerce(getattr(Story, c), String).label(c) if c in _DATES else getattr(Story, c)
+                for c in COLUMNS]
+        query = query.with_only_columns(*cols, maintain_column_froms=True)
     result = session.execute(query.execution_options(yield_per=CHUNK, stream_results=True))
-    for row in result:
+    convert = sqlite_iso if sqlite else iso
+    pub, fetched = COLUMNS.index("published_at"), COLUMNS.index("fetched_at")
+    for row in result.tuples():
         d = dict(zip(COLUMNS, row))
-        d["published_at"] = iso(d["published_at"])
-        d["fetched_at"] = iso(d["fetched_at"])
+        d["published_at"] = convert(row[pub])
+        d["fetched_at"] = convert(row[fetched])
         yield d
 
 
@@ -69,11 +101,14 @@ def write_csv(rows: Iterable[dict], out: IO[str], *, excel: bool = False) -> int
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     n = 0
+    if excel:
+        for row in rows:
+            writer.writerow([neutralise_formula("" if row[c] is None else str(row[c])) for c in COLUMNS])
+            n += 1
+        return n
+    # csv writes None as "" and numbers with str(): the cells need no conversion here.
     for row in rows:
-        cells = ["" if row[c] is None else str(row[c]) for c in COLUMNS]
-        if excel:
-            cells = [neutralise_formula(c) for c in cells]
-        writer.writerow(cells)
+        writer.writerow([row[c] for c in COLUMNS])
         n += 1
     return n
 
