@@ -10,6 +10,7 @@ measured.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import html
 import math
@@ -27,12 +28,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "zyte-article-benchmark" / "html"
-BUILDER_VERSION = "1"  # bump when build_page changes: cached pages are rebuilt
+BUILDER_VERSION = "4"  # bump when build_page changes: cached pages are rebuilt
 FEED_ITEMS = 100  # entries per feed (real feeds hold tens to a few hundred)
 SITEMAP_URLS = 1000  # URLs per sitemap of the index
 
 _CHARSET = re.compile(r"""(<meta[^>]+charset\s*=\s*["']?\s*)([A-Za-z0-9_\-:]+)""", re.I)
-_PARA = re.compile(r"(<p\b[^>]*>)(.*?)(</p>)", re.I | re.S)
+_RAW = re.compile(r"(<(script|style|title|textarea)\b.*?</\2\s*>)", re.I | re.S)
 _TAG = re.compile(r"(<[^>]+>)")
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
 
@@ -48,7 +49,8 @@ class Template:
 
     name: str
     title: str
-    parts: list[str | list[str]] = field(default_factory=list)
+    # static markup, or (separator, tokens): a text run whose tokens are shuffled per copy
+    parts: list[str | tuple[str, list[str]]] = field(default_factory=list)
 
 
 def _decode(raw: bytes) -> str:
@@ -58,8 +60,10 @@ def _decode(raw: bytes) -> str:
         return raw.decode("windows-1252", "replace")
 
 
+@functools.lru_cache(maxsize=4)
 def load_templates(directory: Path | None = None) -> list[Template]:
-    """Parse the real pages once: paragraph text becomes shufflable word lists."""
+    """Parse the real pages once per process (forked children inherit them): visible text
+    runs become shufflable token lists."""
     files = sorted((directory or data_dir()).glob("*.html.gz"))
     if not files:
         raise SystemExit(f"no pages in {directory or data_dir()} (set DEFNEWS_BENCH_DATA)")
@@ -70,41 +74,47 @@ def load_templates(directory: Path | None = None) -> list[Template]:
         text = _CHARSET.sub(lambda m: m.group(1) + "utf-8", text)
         m = _TITLE.search(text)
         title = " ".join(html.unescape(m.group(1)).split()) if m else f.stem
-        parts: list[str | list[str]] = []
-        pos = 0
-        for pm in _PARA.finditer(text):
-            parts.append(text[pos:pm.end(1)])
-            for chunk in _TAG.split(pm.group(2)):
+        parts: list[str | tuple[str, list[str]]] = []
+        for k, piece in enumerate(_RAW.split(text)):
+            if k % 3 == 2:
+                continue  # the tag name captured by _RAW
+            if k % 3 == 1:  # a whole <script>/<style>/<title>/<textarea> element
+                parts.append(piece)
+                continue
+            for chunk in _TAG.split(piece):
                 words = chunk.split(" ")
-                if chunk.startswith("<") or len(words) < 4:
+                if chunk.startswith("<"):
                     parts.append(chunk)
+                elif len(words) >= 4:
+                    parts.append((" ", words))
+                elif len(chunk.strip()) >= 30:  # scripts written without spaces (CJK)
+                    parts.append(("", list(chunk)))
                 else:
-                    parts.append(words)
-            pos = pm.start(3)
-        parts.append(text[pos:])
+                    parts.append(chunk)
         out.append(Template(f.name.split(".")[0], title or f.stem, parts))
     return out
 
 
 def build_page(templates: list[Template], i: int) -> bytes:
-    """Page i: template i % 181 with each paragraph's words shuffled (seeded by i).
+    """Page i: template i % 181 with the words of every visible text run shuffled (seeded by i).
 
-    Shuffling words keeps the page's size and markup and the paragraph's vocabulary but
-    changes every word n-gram, so no two copies share a fingerprint or look near-duplicate;
-    the first paragraph also gets a sentence naming the copy.
+    Shuffling words keeps the page's size and markup and each run's vocabulary but changes
+    every word n-gram, so no two copies share a fingerprint or look near-duplicate; the
+    first run also gets a sentence naming the copy. Runs of fewer than four words (menus,
+    buttons) and script, style and title text stay as they are.
     """
     t = templates[i % len(templates)]
     rng = random.Random(i * 7919 + 17)
     out: list[str] = []
     first = True
     for p in t.parts:
-        if isinstance(p, list):
-            words = p[:]
-            rng.shuffle(words)
+        if isinstance(p, tuple):
+            sep, tokens = p[0], p[1][:]
+            rng.shuffle(tokens)
             if first:
-                words.insert(0, f"Bench story {i} from copy {i // len(templates)} of {t.name}.")
+                tokens.insert(0, f"Bench story {i} from copy {i // len(templates)} of {t.name}.{sep}")
                 first = False
-            out.append(" ".join(words))
+            out.append(sep.join(tokens))
         else:
             out.append(p)
     return "".join(out).encode("utf-8")
@@ -121,6 +131,7 @@ def ensure_pages(workdir: Path, n: int, procs: int | None = None) -> Path:
     pages.mkdir(parents=True, exist_ok=True)
     missing = [i for i in range(n) if not (pages / f"{i}.html").exists()]
     if missing:
+        load_templates()  # parsed once here, inherited by the forked builders
         procs = procs or os.cpu_count() or 1
         chunks = [missing[k::procs] for k in range(procs)]
         ctx = multiprocessing.get_context("fork")

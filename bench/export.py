@@ -74,8 +74,9 @@ def build_db(path: Path, n: int) -> None:
     con.close()
 
 
-def run_export(db: Path, out: Path, n_rows: int, until: datetime | None = None) -> tuple[float, int, float]:
-    """Runs `defnews export`; returns (seconds, rows written, peak RSS in bytes)."""
+def run_export(db: Path, out: Path, n_rows: int,
+               until: datetime | None = None) -> tuple[float, int, float, float]:
+    """Runs `defnews export`; returns (seconds, rows written, peak RSS in bytes, CPU seconds)."""
     cmd = [sys.executable, "-m", "crawler.cli", "--db", f"sqlite:///{db}", "--config", os.devnull,
            "export", "--format", "csv", "--out", str(out)]
     if until is not None:
@@ -89,7 +90,7 @@ def run_export(db: Path, out: Path, n_rows: int, until: datetime | None = None) 
     meter.stop()
     if proc.returncode != 0:
         raise SystemExit(f"export failed ({proc.returncode}): {err[-2000:]}")
-    return dt, _count_csv(out), meter.peak_rss
+    return dt, _count_csv(out), meter.peak_rss, meter.cpu_seconds
 
 
 def _count_csv(path: Path) -> int:
@@ -119,13 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     until = START + timedelta(seconds=30 * (tenth - 1))
     small = run_export(db, work / "tenth.csv", tenth, until)
     full = run_export(db, work / "all.csv", n)
-    for label, (dt, rows, rss) in (("tenth", small), ("all", full)):
-        print(f"export {label:<5} {rows:>8} rows {dt:7.1f} s {rows / dt:9.0f} rows/s  peak rss {rss / MIB:5.0f} MiB",
-              flush=True)
+    for label, (dt, rows, rss, cpu) in (("tenth", small), ("all", full)):
+        print(f"export {label:<5} {rows:>8} rows {dt:7.1f} s {rows / dt:9.0f} rows/s  cpu {cpu:6.1f} s  "
+              f"peak rss {rss / MIB:5.0f} MiB", flush=True)
     if full[1] != n:
         print(f"warning: exported {full[1]} rows of {n}", file=sys.stderr)
     print(f"peak RSS all / tenth = {full[2] / small[2]:.2f} (flat: about 1)")
-    dt, rows, rss = full
+    dt, rows, rss, _ = full
     print(f"BENCH export_rows={rows} rows_per_s={rows / dt:.0f} peak_rss_mb={rss / MIB:.0f} "
           f"peak_rss_tenth_mb={small[2] / MIB:.0f}")
     return 0
