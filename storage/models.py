@@ -97,16 +97,32 @@ class Story(Base):
 
 
 class StoryBand(Base):
-    """LSH buckets: which stored story first claimed each band hash.
+    """LSH buckets: which stored story first claimed each band hash (the settled level).
 
     ``hash`` already encodes its band (crawler/dedup.band_hashes), so candidates for a whole
     batch are one ``WHERE hash IN (...)`` on the primary key, the same in SQLite and
-    PostgreSQL. The primary key also makes a bucket claimable once: a process that stores
-    a near-duplicate at the same moment as another conflicts on the shared bucket, waits
-    for the other transaction, and then sees the story it must point to.
+    PostgreSQL. New claims land in the small ``story_bands_recent`` first and are moved
+    here in bulk, sorted (storage/stories.py): random single-row inserts into a table of
+    millions of rows would dirty one page per row and make the cost per story grow with
+    the table.
     """
 
     __tablename__ = "story_bands"
+
+    hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    story_id: Mapped[int] = mapped_column(BigId, ForeignKey("stories.id", ondelete="CASCADE"))
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class StoryBandRecent(Base):
+    """LSH buckets claimed since the last move into ``story_bands`` (kept small, so a batch
+    dirties few pages). Its primary key makes a bucket claimable once: a process storing a
+    near-duplicate at the same moment as another conflicts on the shared bucket, waits for
+    the other transaction, and then sees the story it must point to."""
+
+    __tablename__ = "story_bands_recent"
 
     hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     band: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)

@@ -50,12 +50,15 @@ from crawler.dedup import (
 from crawler.items import Record
 from storage.db import utcnow
 from storage.feed_entries import remember_guids
-from storage.models import Story, StoryBand
+from storage.models import Story
 
 STORIES = Story.__table__
-BANDS = StoryBand.__table__
 CHUNK = 2000  # values per IN (...) / rows per INSERT: under SQLite's and PostgreSQL's limits
 RETRIES = 6
+# Recent LSH buckets kept before they are moved, sorted, into story_bands: about 4k stories.
+# A batch dirties at most every page of the recent level (~1.5k pages), a move touches each
+# page of story_bands about once per 260k rows.
+RECENT_LIMIT = 262_144
 
 
 @dataclass
@@ -103,8 +106,8 @@ def keys_for(record: Record, params: DedupParams = DEFAULT_PARAMS) -> DedupKeys:
 
 
 def store_records(factory: sessionmaker[Session], records: Sequence[Record],
-                  run_id: int | None = None,
-                  params: DedupParams = DEFAULT_PARAMS) -> list[Outcome]:
+                  run_id: int | None = None, params: DedupParams = DEFAULT_PARAMS,
+                  recent_limit: int = RECENT_LIMIT) -> list[Outcome]:
     """Store a batch in one transaction; one Outcome per record, in order.
 
     Retried whole on deadlock or lock timeout (nothing of a failed attempt is committed).
@@ -115,7 +118,8 @@ def store_records(factory: sessionmaker[Session], records: Sequence[Record],
     for attempt in range(RETRIES):
         try:
             with factory.begin() as session:
-                return _store_batch(session.connection(), records, keys, run_id, params)
+                return _store_batch(session.connection(), records, keys, run_id, params,
+                                    recent_limit)
         except (OperationalError, DBAPIError) as exc:
             if attempt == RETRIES - 1 or not _retryable(exc):
                 raise
@@ -134,7 +138,7 @@ def _retryable(exc: DBAPIError) -> bool:
 # --- the batch ---------------------------------------------------------------------------
 
 def _store_batch(conn: Connection, records: Sequence[Record], keys: list[DedupKeys],
-                 run_id: int | None, params: DedupParams) -> list[Outcome]:
+                 run_id: int | None, params: DedupParams, recent_limit: int) -> list[Outcome]:
     plans = [_Plan(r, k) for r, k in zip(records, keys)]
 
     # 1. URL level: already stored, or repeated inside the batch.
@@ -152,7 +156,7 @@ def _store_batch(conn: Connection, records: Sequence[Record], keys: list[DedupKe
     # 2 + 3. Exact and near-duplicate lookups for the whole batch, then decide in order.
     by_fp = _originals_by_fingerprint(conn, {p.keys.fingerprint for p in todo} - {""})
     seen_buckets = _bucket_owners(conn, [h for p in todo for h in p.keys.bands])
-    candidates = _candidates(conn, set(seen_buckets.values()))
+    candidates = _candidates(conn, {sid for owners in seen_buckets.values() for sid in owners})
     _decide(plans, by_fp, seen_buckets, candidates, params)
 
     # Write: rows whose original is stored first, then rows pointing into this batch.
@@ -165,6 +169,7 @@ def _store_batch(conn: Connection, records: Sequence[Record], keys: list[DedupKe
     _insert_stories(conn, plans, [i for i, p in enumerate(plans)
                                   if p.status != "exists" and p.batch_root is not None], run_id)
     _claim_buckets(conn, plans, set(seen_buckets), params)
+    _settle_buckets(conn, recent_limit)
 
     for p in plans:
         if p.same_url_as is not None:
@@ -175,7 +180,7 @@ def _store_batch(conn: Connection, records: Sequence[Record], keys: list[DedupKe
     return [Outcome(p.status, p.story_id, p.root) for p in plans]
 
 
-def _decide(plans: list[_Plan], by_fp: dict[str, int], buckets: dict[int, int],
+def _decide(plans: list[_Plan], by_fp: dict[str, int], buckets: dict[int, list[int]],
             candidates: dict[int, _Candidate], params: DedupParams) -> None:
     """Mark each new record as an original or a duplicate (of a stored story or of an
     earlier record of the batch); pure, so the order of the batch is the order of arrival."""
@@ -191,7 +196,7 @@ def _decide(plans: list[_Plan], by_fp: dict[str, int], buckets: dict[int, int],
         if fp and fp in batch_fp:
             p.status, p.batch_root = "duplicate", batch_fp[fp]
             continue
-        best = _best_match(p.keys, {buckets[h] for h in p.keys.bands if h in buckets},
+        best = _best_match(p.keys, {sid for h in p.keys.bands for sid in buckets.get(h, ())},
                            candidates, params)
         batch_best = _best_batch_match(p.keys, plans,
                                        {batch_buckets[h] for h in p.keys.bands if h in batch_buckets},
@@ -268,8 +273,9 @@ def _originals_by_fingerprint(conn: Connection, fps: set[str]) -> dict[str, int]
     return out
 
 
-def _bucket_owners(conn: Connection, hashes: Iterable[int]) -> dict[int, int]:
-    """band hash -> story that claimed the bucket: one indexed query for the whole batch.
+def _bucket_owners(conn: Connection, hashes: Iterable[int]) -> dict[int, list[int]]:
+    """band hash -> stories that claimed the bucket, in the settled and the recent level:
+    one indexed query for the whole batch.
 
     The hashes travel as one array (PostgreSQL) or one JSON list (SQLite) parameter, so a
     batch of 200 stories x 64 bands is one statement, not thousands of bound values.
@@ -278,12 +284,15 @@ def _bucket_owners(conn: Connection, hashes: Iterable[int]) -> dict[int, int]:
     if not values:
         return {}
     if conn.dialect.name == "postgresql":
-        sql = "SELECT hash, story_id FROM story_bands WHERE hash = ANY(CAST(:h AS BIGINT[]))"
-        param = values
+        match, param = "hash = ANY(CAST(:h AS BIGINT[]))", values
     else:
-        sql = "SELECT hash, story_id FROM story_bands WHERE hash IN (SELECT value FROM json_each(:h))"
-        param = json.dumps(values)
-    return dict(conn.execute(text(sql), {"h": param}).all())
+        match, param = "hash IN (SELECT value FROM json_each(:h))", json.dumps(values)
+    sql = (f"SELECT hash, story_id FROM story_bands WHERE {match} "
+           f"UNION ALL SELECT hash, story_id FROM story_bands_recent WHERE {match}")
+    out: dict[int, list[int]] = {}
+    for h, sid in conn.execute(text(sql), {"h": param}):
+        out.setdefault(h, []).append(sid)
+    return out
 
 
 def _candidates(conn: Connection, ids: set[int]) -> dict[int, _Candidate]:
@@ -364,12 +373,12 @@ def _insert_bands(conn: Connection, rows: list[tuple[int, int, int]]) -> set[tup
     actually inserted. One statement with array / JSON parameters: band rows are most of
     what a batch writes (64 per new story), so per-row statement overhead would dominate."""
     if conn.dialect.name == "postgresql":
-        sql = ("INSERT INTO story_bands (hash, band, story_id) "
+        sql = ("INSERT INTO story_bands_recent (hash, band, story_id) "
                "SELECT * FROM unnest(CAST(:h AS BIGINT[]), CAST(:b AS SMALLINT[]), CAST(:s AS BIGINT[])) "
                "ON CONFLICT DO NOTHING RETURNING hash, band")
         params = {"h": [r[0] for r in rows], "b": [r[1] for r in rows], "s": [r[2] for r in rows]}
     else:
-        sql = ("INSERT INTO story_bands (hash, band, story_id) "
+        sql = ("INSERT INTO story_bands_recent (hash, band, story_id) "
                "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') "
                "FROM json_each(:rows) WHERE true ON CONFLICT DO NOTHING RETURNING hash, band")
         params = {"rows": json.dumps(rows)}
@@ -380,31 +389,27 @@ def _claim_buckets(conn: Connection, plans: list[_Plan], seen: set[int],
                    params: DedupParams) -> None:
     """Claim the LSH buckets of the new originals, and catch concurrent near-duplicates.
 
-    A bucket that was free when we looked (not in ``seen``) but is taken now was claimed
-    by a story another writer committed meanwhile: compare with it, and if it is the same
-    story, turn ours (and anything of this batch pointing at ours) into its duplicate.
+    A bucket that was free when we looked (not in ``seen``) but has another owner now was
+    claimed by a story another writer committed meanwhile (PostgreSQL made our insert wait
+    for it; SQLite's single writer committed it before our write lock). Compare with it,
+    and if it is the same story, turn ours (and anything of this batch pointing at ours)
+    into its duplicate - before we commit, so nobody ever sees two originals.
     """
     originals = [p for p in plans if p.status == "new" and p.story_id is not None and p.keys.bands]
     if not originals:
         return
     rows = sorted((h, b, p.story_id) for p in originals for b, h in enumerate(p.keys.bands))
-    claimed = _insert_bands(conn, rows)  # sorted: one lock order for every writer
-    suspects: dict[int, set[int]] = {}
-    for p in originals:
-        for b, h in enumerate(p.keys.bands):
-            if (h, b) not in claimed and h not in seen:
-                suspects.setdefault(p.story_id, set()).add(h)
-    # Buckets our own batch claimed first are not suspects: _decide already compared them.
-    own = {h: sid for h, b, sid in rows if (h, b) in claimed}
-    if not suspects:
+    _insert_bands(conn, rows)  # sorted: one lock order for every writer
+    ours = {p.story_id for p in plans if p.story_id is not None}
+    unseen = {h for h, _, _ in rows if h not in seen}
+    owners = _bucket_owners(conn, unseen)  # a new statement: sees what others committed
+    foreign = {h: [sid for sid in sids if sid not in ours] for h, sids in owners.items()}
+    foreign = {h: sids for h, sids in foreign.items() if sids}
+    if not foreign:
         return
-    owners = _bucket_owners(conn, {h for hs in suspects.values() for h in hs})
-    foreign = {h: sid for h, sid in owners.items() if own.get(h) != sid}
-    cands = _candidates(conn, set(foreign.values()))
+    cands = _candidates(conn, {sid for sids in foreign.values() for sid in sids})
     for p in originals:
-        hs = suspects.get(p.story_id, set())
-        ids = {foreign[h] for h in hs if h in foreign}
-        ids.discard(p.story_id)
+        ids = {sid for h in p.keys.bands for sid in foreign.get(h, ())}
         best = _best_match(p.keys, ids, cands, params)
         if best is None or best[1] == p.story_id:
             continue
@@ -417,3 +422,28 @@ def _claim_buckets(conn: Connection, plans: list[_Plan], seen: set[int],
         for q in plans:
             if q.root == old and q is not p:
                 q.root = root
+
+
+def _settle_buckets(conn: Connection, limit: int) -> None:
+    """Move the recent buckets into ``story_bands`` once there are more than ``limit``.
+
+    One sorted bulk insert touches each page of the big index at most once for many rows,
+    where the same rows inserted batch by batch would dirty about one page each: this is
+    what keeps the cost per story flat as the table grows. First claim wins on the move
+    too (a bucket already settled keeps its owner). PostgreSQL moves exactly the rows it
+    deletes, in one statement, so claims committed meanwhile stay in the recent level.
+    """
+    count = conn.execute(text("SELECT count(*) FROM story_bands_recent")).scalar_one()
+    if count <= limit:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(
+            "WITH moved AS (DELETE FROM story_bands_recent RETURNING hash, band, story_id) "
+            "INSERT INTO story_bands (hash, band, story_id) "
+            "SELECT hash, band, story_id FROM moved ORDER BY hash, band ON CONFLICT DO NOTHING"))
+    else:  # one writer at a time: nothing can land between the two statements
+        conn.execute(text(
+            "INSERT INTO story_bands (hash, band, story_id) "
+            "SELECT hash, band, story_id FROM story_bands_recent WHERE true ORDER BY hash, band "
+            "ON CONFLICT DO NOTHING"))
+        conn.execute(text("DELETE FROM story_bands_recent"))

@@ -6,7 +6,7 @@ batches of 3 in different orders: each under its own URLs (exact and near-duplic
 across processes) and under shared URLs (URL races). Afterwards every URL is one row,
 every story (cluster) has exactly one original, every duplicate points at an original,
 and no two stories were merged. Without the database constraints (unique URL, one
-original per fingerprint, one owner per LSH bucket) the processes, each blind to the
+original per fingerprint, one claim per LSH bucket) the processes, each blind to the
 other's uncommitted rows, store two originals of the same story.
 """
 
@@ -34,7 +34,7 @@ from sqlalchemy.orm import sessionmaker
 from crawler.items import Record
 from storage.stories import store_records
 
-url, schema, items_path, go_path, batch = sys.argv[1:6]
+url, schema, items_path, go_path, batch, limit = sys.argv[1:7]
 engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
 factory = sessionmaker(engine, expire_on_commit=False)
 items = json.load(open(items_path, encoding="utf-8"))
@@ -48,7 +48,8 @@ while not os.path.exists(go_path):
     time.sleep(0.001)
 out = []
 for start in range(0, len(records), int(batch)):
-    out += [o.__dict__ for o in store_records(factory, records[start:start + int(batch)])]
+    out += [o.__dict__ for o in store_records(factory, records[start:start + int(batch)],
+                                              recent_limit=int(limit))]
 print(json.dumps(out), flush=True)
 """
 
@@ -87,7 +88,7 @@ def scratch_schema(pg_url):
 
 
 def run_two_processes(pg_url: str, schema: str, tmp: Path, work: dict[str, list[dict]],
-                      batch: int = 3) -> dict[str, list[dict]]:
+                      batch: int = 3, recent_limit: int = 262_144) -> dict[str, list[dict]]:
     go = tmp / "go"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = {}
@@ -95,7 +96,8 @@ def run_two_processes(pg_url: str, schema: str, tmp: Path, work: dict[str, list[
         path = tmp / f"{who}.json"
         path.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
         procs[who] = subprocess.Popen(
-            [sys.executable, "-c", WORKER, pg_url, schema, str(path), str(go), str(batch)],
+            [sys.executable, "-c", WORKER, pg_url, schema, str(path), str(go), str(batch),
+             str(recent_limit)],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for who, p in procs.items():  # both imported and connected
         line = p.stdout.readline().strip()
@@ -109,14 +111,17 @@ def run_two_processes(pg_url: str, schema: str, tmp: Path, work: dict[str, list[
     return results
 
 
-@pytest.mark.parametrize("round_", range(3))
-def test_two_processes_store_the_same_stories_at_once(scratch_schema, tmp_path, round_):
+@pytest.mark.parametrize("round_,recent_limit", [(0, 262_144), (1, 262_144), (2, 0), (3, 100)])
+def test_two_processes_store_the_same_stories_at_once(scratch_schema, tmp_path, round_,
+                                                      recent_limit):
+    """recent_limit 0 / 100: LSH buckets move into story_bands while the other process
+    claims and looks up buckets, so the two-level index is raced too."""
     pg_url, schema, engine = scratch_schema
     rows = labelled()
     run = uuid.uuid4().hex[:8]
     work = {who: workload(rows, who, run, seed=round_ * 10 + n) for n, who in enumerate("ab")}
     t0 = time.perf_counter()
-    results = run_two_processes(pg_url, schema, tmp_path, work)
+    results = run_two_processes(pg_url, schema, tmp_path, work, recent_limit=recent_limit)
     elapsed = time.perf_counter() - t0
 
     # Both processes really wrote originals: they raced rather than ran one after the other.
