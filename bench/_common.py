@@ -334,6 +334,8 @@ class TreeMeter:
         self.pid, self.interval = pid, interval
         self.peak_rss = 0
         self.peak_procs = 0
+        self.timeline: list[tuple[float, int]] = []  # (seconds since start, summed RSS) every ~5 s
+        self._t0 = time.perf_counter()
         self.cpu: dict[int, float] = {}
         self.main_cpu = 0.0
         self._stop = threading.Event()
@@ -359,6 +361,9 @@ class TreeMeter:
             self.main_cpu = self.cpu.get(self.pid, self.main_cpu)
         self.peak_rss = max(self.peak_rss, total)
         self.peak_procs = max(self.peak_procs, len(pids))
+        elapsed = time.perf_counter() - self._t0
+        if not self.timeline or elapsed - self.timeline[-1][0] >= 5:
+            self.timeline.append((elapsed, total))
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -25,7 +25,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -43,6 +43,14 @@ class Result:
     cpu: float = 0.0
     peak_rss: int = 0
     main_cpu: float = 0.0
+    timeline: list[tuple[float, int]] = field(default_factory=list)
+
+    def rss_profile(self) -> str:
+        """Summed RSS at 25/50/75/100 % of the run: flat memory shows as flat numbers."""
+        if not self.timeline:
+            return ""
+        picks = [self.timeline[min(len(self.timeline) - 1, int(len(self.timeline) * q))] for q in (0.25, 0.5, 0.75, 1.0)]
+        return "rss over the run: " + ", ".join(f"{t:.0f}s {r / MIB:.0f} MiB" for t, r in picks)
 
     @property
     def pps(self) -> float:
@@ -111,7 +119,7 @@ def metered(name: str, cmd: list[str], n: int, *, cwd: Path, env: dict[str, str]
         raise SystemExit(1)
     rusage_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     res = Result(name, n, dt, cpu=max(meter.cpu_seconds, rusage_cpu), peak_rss=meter.peak_rss,
-                 main_cpu=meter.main_cpu)
+                 main_cpu=meter.main_cpu, timeline=meter.timeline)
     return res, (out or "") + (err or "")
 
 
@@ -149,8 +157,8 @@ def defnews(site: BenchSite, workdir: Path, n: int, concurrency: int, profile: s
     cfg.write_text(bench_config(site, db, concurrency), encoding="utf-8")
     cmd = [sys.executable, "-m", "crawler.cli", "--config", str(cfg), "crawl"]
     if profile:
-        cmd = ["py-spy", "record", "--subprocesses", "--idle", "-r", "50", "-f", "speedscope"
-               if profile.endswith(".json") else "flamegraph", "-o", profile, "--", *cmd]
+        fmt = {".json": "speedscope", ".svg": "flamegraph"}.get(Path(profile).suffix, "raw")
+        cmd = ["py-spy", "record", "--subprocesses", "-r", "50", "-f", fmt, "-o", profile, "--", *cmd]
     res, out = metered("defnews", cmd, n, cwd=ROOT, env={"PYTHONPATH": str(ROOT)})
     con = sqlite3.connect(db)
     try:
@@ -203,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--parallel", type=int, default=16, help="trafilatura --parallel (download threads)")
     p.add_argument("--only", choices=["limit", "defnews", "peers"], action="append", default=[],
                    help="run only these parts (repeatable); the BENCH line needs all")
-    p.add_argument("--profile", metavar="OUT", help="run defnews under py-spy (OUT.svg, or .json for speedscope)")
+    p.add_argument("--profile", metavar="OUT", help="run defnews under py-spy: OUT.svg flamegraph, OUT.json speedscope, else collapsed stacks")
     args = p.parse_args(argv)
     parts = set(args.only or ["limit", "defnews", "peers"])
     n, cores = args.n, os.cpu_count() or 1
@@ -224,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             results["defnews"] = defnews(site, workdir, n, args.concurrency, args.profile)
             r = results["defnews"]
             print(r.line(n) + f"  (main process {r.main_cpu / n * 1000:.1f} ms/page)", flush=True)
+            print(f"  {r.rss_profile()}", flush=True)
         if "peers" in parts:
             results["trafilatura-cli"] = trafilatura_cli(site, workdir, n, args.parallel)
             print(results["trafilatura-cli"].line(n), flush=True)
