@@ -160,7 +160,7 @@ class SourceRunner:
         if self.verbose:
             cmd += ["-" + "v" * self.verbose]
         else:
-            cmd += ["-q"]  # the child prints only what failed; this process logs the run
+            cmd += ["-q"]  # the child reports only errors; this process logs the run
         return cmd + ["crawl", "--source", name]
 
     def _crawl(self, src: SourceConfig) -> None:
@@ -174,7 +174,10 @@ class SourceRunner:
             if self.stopping.is_set():
                 return
             try:
+                # The child's summary table is left out (this process logs one line per run
+                # from the run record); its errors come through stderr.
                 proc = subprocess.Popen(self._command(src.name), env=env, stdin=subprocess.DEVNULL,
+                                        stdout=None if self.verbose else subprocess.DEVNULL,
                                         stderr=subprocess.PIPE, start_new_session=True)
             except OSError as exc:
                 log.error("source %s: cannot start the crawl process: %s", src.name, exc)
