@@ -59,6 +59,7 @@ RETRIES = 6
 # A batch dirties at most every page of the recent level (~1.5k pages), a move touches each
 # page of story_bands about once per 260k rows.
 RECENT_LIMIT = 262_144
+SETTLE_CHECK_EVERY = 1024  # new stories between two counts of the recent level
 
 
 @dataclass
@@ -169,7 +170,8 @@ def _store_batch(conn: Connection, records: Sequence[Record], keys: list[DedupKe
     _insert_stories(conn, plans, [i for i, p in enumerate(plans)
                                   if p.status != "exists" and p.batch_root is not None], run_id)
     _claim_buckets(conn, plans, set(seen_buckets), params)
-    _settle_buckets(conn, recent_limit)
+    _settle_buckets(conn, recent_limit, [p.story_id for p in plans
+                                         if p.status == "new" and p.story_id is not None])
 
     for p in plans:
         if p.same_url_as is not None:
@@ -262,35 +264,51 @@ def _existing_urls(conn: Connection, urls: set[str]) -> dict[str, tuple[int, int
 
 
 def _originals_by_fingerprint(conn: Connection, fps: set[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for chunk in _chunks(sorted(fps)):
-        # The WHERE repeats the partial index's predicate so both databases use it.
-        for fp, sid in conn.execute(
-                select(STORIES.c.fingerprint, STORIES.c.id)
-                .where(STORIES.c.fingerprint.in_(chunk), STORIES.c.duplicate_of.is_(None),
-                       STORIES.c.fingerprint != "")):
-            out[fp] = sid
-    return out
+    """fingerprint -> the original story with that normalised text.
+
+    The WHERE repeats the partial unique index's predicate so the index can serve the
+    query; on SQLite the fingerprints drive the join (CROSS JOIN fixes the order) because
+    its planner, without statistics, otherwise prefers scanning ix_stories_duplicate_of
+    for "duplicate_of IS NULL" - every original in the table, per batch.
+    """
+    if not fps:
+        return {}
+    values = sorted(fps)
+    if conn.dialect.name == "postgresql":
+        sql = ("SELECT fingerprint, id FROM stories WHERE fingerprint = ANY(CAST(:f AS TEXT[])) "
+               "AND duplicate_of IS NULL AND fingerprint <> ''")
+        param = values
+    else:
+        sql = ("SELECT s.fingerprint, s.id FROM json_each(:f) AS j CROSS JOIN stories AS s "
+               "WHERE s.fingerprint = j.value AND s.duplicate_of IS NULL AND s.fingerprint <> ''")
+        param = json.dumps(values)
+    return dict(conn.execute(text(sql), {"f": param}).all())
 
 
-def _bucket_owners(conn: Connection, hashes: Iterable[int]) -> dict[int, list[int]]:
-    """band hash -> stories that claimed the bucket, in the settled and the recent level:
-    one indexed query for the whole batch.
+def _bucket_owners(conn: Connection, hashes: Iterable[int],
+                   exclude: Iterable[int] = ()) -> dict[int, list[int]]:
+    """band hash -> stories (other than ``exclude``) that claimed the bucket, in the settled
+    and the recent level: one indexed query for the whole batch.
 
-    The hashes travel as one array (PostgreSQL) or one JSON list (SQLite) parameter, so a
-    batch of 200 stories x 64 bands is one statement, not thousands of bound values.
+    The values travel as arrays (PostgreSQL) or JSON lists (SQLite), so a batch of 200
+    stories x 64 bands is one statement, not thousands of bound values.
     """
     values = sorted(set(hashes))
     if not values:
         return {}
+    skip = sorted(set(exclude)) or [0]  # ids start at 1
     if conn.dialect.name == "postgresql":
-        match, param = "hash = ANY(CAST(:h AS BIGINT[]))", values
+        match = ("hash = ANY(CAST(:h AS BIGINT[])) "
+                 "AND story_id <> ALL(CAST(:x AS BIGINT[]))")
+        params = {"h": values, "x": skip}
     else:
-        match, param = "hash IN (SELECT value FROM json_each(:h))", json.dumps(values)
+        match = ("hash IN (SELECT value FROM json_each(:h)) "
+                 "AND story_id NOT IN (SELECT value FROM json_each(:x))")
+        params = {"h": json.dumps(values), "x": json.dumps(skip)}
     sql = (f"SELECT hash, story_id FROM story_bands WHERE {match} "
            f"UNION ALL SELECT hash, story_id FROM story_bands_recent WHERE {match}")
     out: dict[int, list[int]] = {}
-    for h, sid in conn.execute(text(sql), {"h": param}):
+    for h, sid in conn.execute(text(sql), params):
         out.setdefault(h, []).append(sid)
     return out
 
@@ -368,21 +386,21 @@ def _insert_stories(conn: Connection, plans: list[_Plan], idxs: list[int],
     _insert_stories(conn, plans, again, run_id)
 
 
-def _insert_bands(conn: Connection, rows: list[tuple[int, int, int]]) -> set[tuple[int, int]]:
-    """Insert (hash, band, story_id) rows unless the bucket is taken; the (hash, band) pairs
-    actually inserted. One statement with array / JSON parameters: band rows are most of
-    what a batch writes (64 per new story), so per-row statement overhead would dominate."""
+def _insert_bands(conn: Connection, rows: list[tuple[int, int, int]]) -> None:
+    """Claim buckets: insert (hash, band, story_id) into the recent level unless taken.
+    One statement with array / JSON parameters: band rows are most of what a batch writes
+    (64 per new story), so per-row statement overhead would dominate."""
     if conn.dialect.name == "postgresql":
         sql = ("INSERT INTO story_bands_recent (hash, band, story_id) "
                "SELECT * FROM unnest(CAST(:h AS BIGINT[]), CAST(:b AS SMALLINT[]), CAST(:s AS BIGINT[])) "
-               "ON CONFLICT DO NOTHING RETURNING hash, band")
+               "ON CONFLICT DO NOTHING")
         params = {"h": [r[0] for r in rows], "b": [r[1] for r in rows], "s": [r[2] for r in rows]}
     else:
         sql = ("INSERT INTO story_bands_recent (hash, band, story_id) "
                "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') "
-               "FROM json_each(:rows) WHERE true ON CONFLICT DO NOTHING RETURNING hash, band")
+               "FROM json_each(:rows) WHERE true ON CONFLICT DO NOTHING")
         params = {"rows": json.dumps(rows)}
-    return {(h, b) for h, b in conn.execute(text(sql), params)}
+    conn.execute(text(sql), params)
 
 
 def _claim_buckets(conn: Connection, plans: list[_Plan], seen: set[int],
@@ -402,9 +420,8 @@ def _claim_buckets(conn: Connection, plans: list[_Plan], seen: set[int],
     _insert_bands(conn, rows)  # sorted: one lock order for every writer
     ours = {p.story_id for p in plans if p.story_id is not None}
     unseen = {h for h, _, _ in rows if h not in seen}
-    owners = _bucket_owners(conn, unseen)  # a new statement: sees what others committed
-    foreign = {h: [sid for sid in sids if sid not in ours] for h, sids in owners.items()}
-    foreign = {h: sids for h, sids in foreign.items() if sids}
+    # A new statement: it sees what other writers committed since our first look.
+    foreign = _bucket_owners(conn, unseen, exclude=ours)
     if not foreign:
         return
     cands = _candidates(conn, {sid for sids in foreign.values() for sid in sids})
@@ -424,7 +441,7 @@ def _claim_buckets(conn: Connection, plans: list[_Plan], seen: set[int],
                 q.root = root
 
 
-def _settle_buckets(conn: Connection, limit: int) -> None:
+def _settle_buckets(conn: Connection, limit: int, new_ids: list[int]) -> None:
     """Move the recent buckets into ``story_bands`` once there are more than ``limit``.
 
     One sorted bulk insert touches each page of the big index at most once for many rows,
@@ -432,7 +449,16 @@ def _settle_buckets(conn: Connection, limit: int) -> None:
     what keeps the cost per story flat as the table grows. First claim wins on the move
     too (a bucket already settled keeps its owner). PostgreSQL moves exactly the rows it
     deletes, in one statement, so claims committed meanwhile stay in the recent level.
+
+    Counting the recent level costs a scan of it, so it is counted only when this batch's
+    new story ids cross a multiple of SETTLE_CHECK_EVERY (ids are global, so all writers
+    together count about once per that many stories), or always when ``limit`` is 0.
     """
+    if not new_ids:
+        return
+    every = SETTLE_CHECK_EVERY
+    if limit > 0 and max(new_ids) // every == (min(new_ids) - 1) // every:
+        return
     count = conn.execute(text("SELECT count(*) FROM story_bands_recent")).scalar_one()
     if count <= limit:
         return
