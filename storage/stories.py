@@ -5,23 +5,32 @@
 1. URL: the canonical URL is unique; a URL already stored is reported "exists" and
    nothing is written for it (its feed GUID is still remembered).
 2. Exact: the fingerprint of the normalised text is looked up among originals.
-3. Near-duplicate: the record's LSH band hashes are looked up in ``story_bands`` (one
+3. Near-duplicate: the record's LSH band hashes are looked up in the bucket index (one
    indexed ``hash IN (...)`` for the whole batch); candidates are confirmed by estimated
    Jaccard and headline similarity (crawler.dedup.is_same_story).
 
 A duplicate points at the cluster's original (a candidate's own ``duplicate_of`` when it
 has one), so there are never chains. Records of one batch that repeat each other are
-matched against each other too.
+matched against each other too. A batch costs a handful of statements whatever its size:
+URLs, fingerprints, buckets and candidates are each one query, stories one multi-row
+insert, bucket claims one insert.
+
+The bucket index has two levels: claims go to the small ``story_bands_recent``, which is
+moved, sorted, into ``story_bands`` every ~260k rows. Claiming straight into a table of
+millions of random keys dirties about one page per row (64 per story), which made the
+cost per story triple between 1k and 100k stories; the move touches each page once for
+many rows.
 
 Race safety comes from the database, never from memory, so it holds across processes and
 machines on SQLite and PostgreSQL alike. Every insert is ``ON CONFLICT DO NOTHING``:
 - same URL stored by another process meanwhile: the insert does nothing -> "exists";
 - same text: the partial unique index (one original per fingerprint) rejects a second
   original -> the record is re-read and stored as that original's duplicate;
-- near-duplicate: LSH buckets are claimed through the ``story_bands`` primary key. A
-  bucket that turns out to be taken although it was free when we looked means another
-  writer stored a story meanwhile (PostgreSQL makes us wait for its commit); that story
-  is then compared, and if it is the same story ours becomes its duplicate before commit.
+- near-duplicate: after claiming its buckets, a batch looks again (a new statement, so it
+  sees what others committed; PostgreSQL made it wait on any bucket another open
+  transaction was claiming) for owners of buckets that were free at its first look; a
+  story found there is compared, and if it is the same story ours becomes its duplicate
+  before commit.
 Deadlocks between concurrent batches (PostgreSQL detects them) roll the batch back and it
 is retried whole; nothing was committed, so the retry is idempotent.
 """
