@@ -131,6 +131,7 @@ def cmd_crawl(args: argparse.Namespace, cfg: Config, log_level: str) -> int:
     if not sources:
         engine.dispose()
         return EXIT_OK
+    engine.dispose()  # the crawl forks workers: they inherit no open connection of ours
     heartbeat = Heartbeat(factory, claim.sources, claim.holder).start()
     try:
         results = run_crawl(cfg, sources, log_level="ERROR" if args.quiet else log_level,
