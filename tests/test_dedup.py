@@ -118,3 +118,17 @@ def test_hard_negatives_never_match_their_topic(labelled, keyed):
         for r in labelled:
             if r["cluster"] == neg["topic_of"]:
                 assert not compare(keyed[neg["id"]], keyed[r["id"]]), (neg["id"], r["id"])
+
+
+def test_headline_is_a_second_signal_only_in_the_borderline_zone():
+    from crawler.dedup import is_same_story, title_similarity
+
+    p = DEFAULT_PARAMS
+    same_title = title_similarity("قطر تتسلم دفعة جديدة من طائرات تايفون",
+                                  "القوات الجوية القطرية تتسلم دفعة جديدة من طائرات تايفون")
+    other_title = title_similarity("قطر تتسلم دفعة جديدة من طائرات تايفون",
+                                   "الإمارات توقع صفقة صواريخ ثاد")
+    borderline = (p.low_threshold + p.threshold) / 2
+    assert is_same_story(borderline, same_title) and not is_same_story(borderline, other_title)
+    assert not is_same_story(p.low_threshold - 0.05, 1.0)  # a headline alone never merges
+    assert is_same_story(p.threshold, 0.0)  # reworded headlines do not block a clear match
