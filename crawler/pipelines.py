@@ -83,12 +83,14 @@ class StorePipeline:
         c.skipped = int(self.stats.get_value("defnews/skipped_not_html", 0)) + int(
             self.stats.get_value("defnews/skipped_size", 0))
         c.errors.extend(getattr(spider, "seed_errors", []))
-        reason = self.stats.get_value("finish_reason") or getattr(spider, "close_reason", "finished")
+        # Scrapy sets finish_reason only after the pipelines closed; a crawl stopped by a
+        # signal is no longer `crawling` by then.
+        stopped = self.crawler is not None and not self.crawler.crawling
         seeds_ok = getattr(spider, "seeds_ok", 0)
-        if seeds_ok == 0 and c.pages == 0 and getattr(spider, "seed_errors", None):
-            status = "failed"
-        elif reason not in ("finished", None):
+        if stopped:
             status = "interrupted"
+        elif seeds_ok == 0 and c.pages == 0 and getattr(spider, "seed_errors", None):
+            status = "failed"
         else:
             status = "ok"
         spider.run_status = status

@@ -57,6 +57,39 @@ def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
     return pool
 
 
+def _install_graceful_stop(process: CrawlerProcess) -> None:
+    """SIGINT/SIGTERM stop the crawls gracefully and the reactor stops by itself when they
+    are done; unlike Scrapy's own handler, a spider already closing is left to finish its
+    last store. A second signal stops at once."""
+    import signal
+
+    from scrapy.utils.defer import deferred_from_coro
+    from twisted.internet import reactor
+
+    def stop_crawlers() -> None:
+        for crawler in list(process.crawlers):
+            slot = getattr(crawler.engine, "_slot", None) if crawler.engine else None
+            if slot is not None and getattr(slot, "closing", None) is not None:
+                continue
+            deferred_from_coro(crawler.stop_async())
+
+    def stop_now() -> None:
+        log.warning("second signal: stopping at once")
+        reactor.stop()
+
+    def force(signum: int, _frame: object) -> None:
+        reactor.callFromThread(stop_now)
+
+    def graceful(signum: int, _frame: object) -> None:
+        log.warning("signal %d: stopping the crawl, storing what was fetched", signum)
+        signal.signal(signal.SIGINT, force)
+        signal.signal(signal.SIGTERM, force)
+        reactor.callFromThread(stop_crawlers)
+
+    signal.signal(signal.SIGINT, graceful)
+    signal.signal(signal.SIGTERM, graceful)
+
+
 def run_crawl(cfg: Config, sources: list[SourceConfig], *, log_level: str = "WARNING",
               progress: bool = False, workers: int | None = None) -> list[SourceResult]:
     settings = scrapy_settings(cfg, log_level=log_level)
@@ -70,7 +103,8 @@ def run_crawl(cfg: Config, sources: list[SourceConfig], *, log_level: str = "WAR
             crawler = process.create_crawler(NewsSpider)
             crawlers.append((src, crawler))
             process.crawl(crawler, source=src, pool=pool)
-        process.start()
+        _install_graceful_stop(process)
+        process.start(install_signal_handlers=False)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     results = []

@@ -241,10 +241,7 @@ def test_sigterm_mid_crawl_stops_it_cleanly_with_what_it_fetched(tmp_path: Path)
     stored = query(db, "SELECT count(*) FROM stories")[0][0]
     assert stored == runs[0][2] == runs[0][1] > 0, "what was fetched is stored"
     assert stored <= fetched < 10, "the crawl was cut short"
-    if runs[0][0] != "interrupted":
-        # crawler/pipelines.py reads the stat finish_reason in close_spider, before Scrapy
-        # sets it, so a stopped crawl is recorded "ok" (reported to the pipeline's owner).
-        pytest.xfail(f"stopped run recorded as {runs[0][0]!r}, not 'interrupted'")
+    assert runs[0][0] == "interrupted", runs
 
 
 @pytest.mark.postgres
