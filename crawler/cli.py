@@ -147,13 +147,6 @@ def cmd_crawl(args: argparse.Namespace, cfg: Config, log_level: str) -> int:
     return EXIT_FAILED if failed_all else EXIT_OK
 
 
-def _check_db(cfg: Config) -> None:
-    from storage.db import open_db
-
-    engine, _ = open_db(cfg.database)
-    engine.dispose()
-
-
 def cmd_export(args: argparse.Namespace, cfg: Config) -> int:
     from storage.db import open_db
     from storage.export import iter_rows, story_query, write_csv, write_jsonl
