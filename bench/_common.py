@@ -334,7 +334,8 @@ class TreeMeter:
         self.pid, self.interval = pid, interval
         self.peak_rss = 0
         self.peak_procs = 0
-        self.timeline: list[tuple[float, int]] = []  # (seconds since start, summed RSS) every ~5 s
+        # (seconds since start, summed RSS, RSS of the root process) every ~5 s
+        self.timeline: list[tuple[float, int, int]] = []
         self._t0 = time.perf_counter()
         self.cpu: dict[int, float] = {}
         self.main_cpu = 0.0
@@ -350,11 +351,13 @@ class TreeMeter:
         self._thread.join()
 
     def sample(self) -> None:
-        total = 0
+        total = root = 0
         pids = tree(self.pid)
         for p in pids:
             rss, cpu = _rss_cpu(p)
             total += rss
+            if p == self.pid:
+                root = rss
             if cpu:
                 self.cpu[p] = max(cpu, self.cpu.get(p, 0.0))
         if pids:
@@ -363,7 +366,7 @@ class TreeMeter:
         self.peak_procs = max(self.peak_procs, len(pids))
         elapsed = time.perf_counter() - self._t0
         if not self.timeline or elapsed - self.timeline[-1][0] >= 5:
-            self.timeline.append((elapsed, total))
+            self.timeline.append((elapsed, total, root))
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -43,14 +43,15 @@ class Result:
     cpu: float = 0.0
     peak_rss: int = 0
     main_cpu: float = 0.0
-    timeline: list[tuple[float, int]] = field(default_factory=list)
+    timeline: list[tuple[float, int, int]] = field(default_factory=list)
 
     def rss_profile(self) -> str:
         """Summed RSS at 25/50/75/100 % of the run: flat memory shows as flat numbers."""
         if not self.timeline:
             return ""
         picks = [self.timeline[min(len(self.timeline) - 1, int(len(self.timeline) * q))] for q in (0.25, 0.5, 0.75, 1.0)]
-        return "rss over the run: " + ", ".join(f"{t:.0f}s {r / MIB:.0f} MiB" for t, r in picks)
+        return "rss over the run (tree, main process): " + ", ".join(
+            f"{t:.0f}s {r / MIB:.0f} MiB ({m / MIB:.0f})" for t, r, m in picks)
 
     @property
     def pps(self) -> float:
