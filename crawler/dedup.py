@@ -17,12 +17,14 @@ a worker pool and hand them to ``store_records`` in ``Record.extra["dedup"]``.
 
 Parameters (measured on tests/fixtures/dedup with bench/dedup.py, not taken from habit):
 on the labelled set, 3-word shingles give rewritten copies (new intro, ~10 synonym swaps,
-reordered and dropped paragraphs, diacritics, tatweel) an exact Jaccard of 0.41 or more,
+reordered and dropped paragraphs, diacritics, tatweel) an exact Jaccard of 0.42 or more,
 and hard negatives (same event or weapon system, another report; a shared background
-paragraph; formulaic nightly reports) 0.17 or less. A 0.8 threshold "by habit" would find
-30% of the duplicate pairs. The confirmation threshold 0.27 sits where the two sides are
-equally far in MinHash standard errors (192 permutations: about 3.9 sd from 0.17 and from
-0.41). 64 bands of 3 rows make a pair with J=0.41 a candidate with probability 0.99, while
+paragraph; formulaic nightly reports) 0.13 or less. A 0.8 threshold "by habit" would find
+a third of the duplicate pairs. The confirmation threshold 0.27 is more than 4 MinHash
+standard errors (192 permutations) from both the weakest rewrite and the closest hard
+negative, a little nearer the rewrites: real formulaic reports may resemble each other
+more than ours, and a wrong merge hides a story while a miss only shows it twice.
+64 bands of 3 rows make a pair with J=0.41 a candidate with probability 0.99, while
 unrelated defense stories (mean J 0.0007 at k=3) yield about one spurious candidate per
 100k stored stories, so lookup cost does not grow with the table. 2-word shingles separate
 no better and collide ten times more between unrelated stories (mean J 0.0068).
