@@ -103,7 +103,10 @@ def test_crawl_respects_robots_domains_and_limits(crawled):
     # each article fetched once although linked from feed, sitemap and listings
     article_paths = [p for p in w.paths(alpha) if p.startswith("/2023/") and "morocco" not in p]
     assert len(article_paths) == len(set(article_paths))
-    assert "skipped" in result.stdout
+    alpha_row = next(line for line in result.stdout.splitlines() if " alpha " in line)
+    cells = [c.strip() for c in alpha_row.split("│") if c.strip()]
+    assert cells[-1] == "2", "the PDF and the oversized page are reported as skipped"
+    assert cells[-2] == "1", "the 404 is reported as failed"
 
 
 def test_second_crawl_adds_nothing(crawled):
