@@ -36,6 +36,14 @@ def _check_url(value: str) -> str:
     return value
 
 
+def _check_regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"bad regex {value!r}: {exc}") from None
+    return value
+
+
 def parse_every(schedule: str) -> int | None:
     """Seconds of an "every N s/m/h" schedule, None when it is not one."""
     m = _EVERY.match(schedule.strip())
@@ -113,22 +121,12 @@ class SourceConfig(BaseModel):
     @field_validator("article_pattern")
     @classmethod
     def _pattern(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                re.compile(v)
-            except re.error as exc:
-                raise ValueError(f"bad regex {v!r}: {exc}") from None
-        return v
+        return None if v is None else _check_regex(v)
 
     @field_validator("boilerplate")
     @classmethod
     def _boilerplate(cls, v: list[str]) -> list[str]:
-        for pattern in v:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"bad regex {pattern!r}: {exc}") from None
-        return v
+        return [_check_regex(p) for p in v]
 
     @field_validator("timezone")
     @classmethod

@@ -48,18 +48,10 @@ def pg_url() -> str:
 def pg_schema_url(pg_url: str):
     """A private schema in the shared test database, dropped afterwards: tests never meet
     each other's rows or a half-made schema in `public`."""
-    from sqlalchemy import create_engine, text
+    from tests.aggsite import pg_schema
 
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_url)
-    with admin.begin() as con:
-        con.execute(text(f'CREATE SCHEMA "{name}"'))
-    try:
-        yield f"{pg_url}?options=-csearch_path%3D{name}"
-    finally:
-        with admin.begin() as con:
-            con.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
+    with pg_schema(pg_url, f"t_{uuid.uuid4().hex[:12]}") as url:
+        yield url
 
 
 @pytest.fixture

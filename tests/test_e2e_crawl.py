@@ -177,29 +177,23 @@ def test_export_excel_neutralises_formulas(tmp_path):
     assert row["title"].startswith("'=") and row["text"] == "'+1 نص عربي" and row["author"] == "'@me"
 
 
-def test_crawl_into_postgresql(web, tmp_path, pg_url, unique):
+def test_crawl_into_postgresql(web, tmp_path, pg_schema_url):
     w, sites = web
-    schema = f"t_{unique}"
-    admin = create_engine(pg_url)
-    with admin.begin() as c:
-        c.execute(text(f"CREATE SCHEMA {schema}"))
+    cfg = _write_config(tmp_path, sites, pg_schema_url)
+    r = run_defnews("--config", str(cfg), "crawl")
+    assert r.returncode == 0, r.stderr
+    r2 = run_defnews("--config", str(cfg), "crawl")
+    assert r2.returncode == 0, r2.stderr
+    engine = create_engine(pg_schema_url)
     try:
-        url = f"{pg_url}?options=-csearch_path%3D{schema}"
-        cfg = _write_config(tmp_path, sites, url)
-        r = run_defnews("--config", str(cfg), "crawl")
-        assert r.returncode == 0, r.stderr
-        r2 = run_defnews("--config", str(cfg), "crawl")
-        assert r2.returncode == 0, r2.stderr
-        with admin.connect() as c:
-            rows = [dict(m) for m in c.execute(text(f"SELECT * FROM {schema}.stories ORDER BY id")).mappings()]
-        for row in rows:
-            for k in ("published_at", "fetched_at"):
-                row[k] = row[k].isoformat() if row[k] else None
-        _check_stories(rows, sites)
+        with engine.connect() as c:
+            rows = [dict(m) for m in c.execute(text("SELECT * FROM stories ORDER BY id")).mappings()]
     finally:
-        with admin.begin() as c:
-            c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+        engine.dispose()
+    for row in rows:
+        for k in ("published_at", "fetched_at"):
+            row[k] = row[k].isoformat() if row[k] else None
+    _check_stories(rows, sites)
 
 
 @pytest.mark.parametrize("snippet,key", [
