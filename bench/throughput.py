@@ -210,11 +210,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ports", type=int, default=8, help="loopback sites the pages are spread over")
     p.add_argument("--concurrency", type=int, default=32, help="defnews crawl.concurrency")
     p.add_argument("--parallel", type=int, default=16, help="trafilatura --parallel (download threads)")
-    p.add_argument("--only", choices=["limit", "defnews", "peers"], action="append", default=[],
-                   help="run only these parts (repeatable); the BENCH line needs all")
+    p.add_argument("--only", choices=["limit", "defnews", "cli", "loop", "peers"], action="append", default=[],
+                   help="run only these parts (repeatable; peers = cli + loop); the BENCH line needs "
+                        "limit, defnews and cli")
     p.add_argument("--profile", metavar="OUT", help="run defnews under py-spy: OUT.svg flamegraph, OUT.json speedscope, else collapsed stacks")
     args = p.parse_args(argv)
     parts = set(args.only or ["limit", "defnews", "peers"])
+    if "peers" in parts:
+        parts |= {"cli", "loop"}
     n, cores = args.n, os.cpu_count() or 1
     workdir = args.workdir.resolve()
     t0 = time.perf_counter()
@@ -234,9 +237,10 @@ def main(argv: list[str] | None = None) -> int:
             r = results["defnews"]
             print(r.line(n) + f"  (main process {r.main_cpu / n * 1000:.1f} ms/page)", flush=True)
             print(f"  {r.rss_profile()}", flush=True)
-        if "peers" in parts:
+        if "cli" in parts:
             results["trafilatura-cli"] = trafilatura_cli(site, workdir, n, args.parallel)
             print(results["trafilatura-cli"].line(n), flush=True)
+        if "loop" in parts:
             results["plain-loop"] = plain_loop(site, n)
             print(results["plain-loop"].line(n), flush=True)
 
