@@ -92,8 +92,11 @@ def _index() -> tuple[dict[str, list[Term]], dict[str, list[Term]]]:
     return build(_TERMS), build(_NEGATIVE)
 
 
-def _cores(token: str) -> list[tuple[str, bool, bool]]:
-    """(core, an article was stripped, a suffix was stripped) for every clitic reading."""
+@lru_cache(maxsize=1 << 16)
+def _cores(token: str) -> tuple[tuple[str, bool, bool], ...]:
+    """(core, an article was stripped, a suffix was stripped) for every clitic reading.
+
+    Cached: news vocabulary repeats, and this is the hot loop of scoring (pure, so safe)."""
     out = []
     for prefix, has_al in _PREFIXES:
         if token.startswith(prefix) and len(token) - len(prefix) >= 2:
@@ -103,7 +106,7 @@ def _cores(token: str) -> list[tuple[str, bool, bool]]:
                     out.append((rest, has_al, False))
                 elif rest.endswith(suffix) and len(rest) - len(suffix) >= 2:
                     out.append((rest[: -len(suffix)], has_al, True))
-    return out
+    return tuple(out)
 
 
 def _weighted(text: str, index: dict[str, list[Term]], cap: int = 3) -> float:
@@ -127,8 +130,8 @@ def _weighted(text: str, index: dict[str, list[Term]], cap: int = 3) -> float:
                 if key not in seen:  # one reading of a token counts once
                     seen.add(key)
                     counts[key] += 1
-    weights = {(c, r, n): w for c, terms in index.items() for r, n, w in terms}
-    return sum(weights[k] * min(cap, n) for k, n in counts.items())
+    return sum(weight * min(cap, n) for (core, rest, needs_al), n in counts.items()
+               for r, na, weight in index[core] if r == rest and na == needs_al)
 
 
 def score(title: str, text: str) -> float:
