@@ -22,10 +22,16 @@ from typing import Any
 from scrapy import Spider
 from scrapy.exceptions import DropItem
 
+from sqlalchemy import select
+
 from crawler.items import Page
 from crawler.process import Processed, SourceRules, process_batch
-from storage.db import open_db
+from storage.boilerplate import learned_lines, record_lines
+from storage.db import open_db, utcnow
+from storage.feed_entries import remember_guids, seen_guids
+from storage.models import Story
 from storage.runs import RunCounts, finish_run, start_run
+from storage.stories import store_records
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +65,6 @@ class StorePipeline:
         spider = spider or self.crawler.spider
         self.engine, self.factory = open_db(self.database)
         src = spider.source
-        from storage.boilerplate import learned_lines
-
         with self.factory() as session:
             learned = frozenset(learned_lines(session, src.name))
         self.rules = SourceRules(name=src.name, timezone=src.timezone,
@@ -71,7 +75,6 @@ class StorePipeline:
             workers = getattr(self.pool, "_max_workers", 1) if self.pool is not None else 1
             self.max_inflight = 2 * workers  # one running and one queued per worker
         self.run_id = start_run(self.factory, src.name, src.url)
-        spider.run_id = self.run_id
         spider.known_guids = self.known_guids
         spider.known_urls = self.known_urls
 
@@ -93,11 +96,11 @@ class StorePipeline:
             status = "failed"
         else:
             status = "ok"
-        spider.run_status = status
         for key in ("new", "duplicates", "exists", "rejected", "empty"):
             self.stats.set_value(f"defnews/{key}", getattr(c, key))
         self.stats.set_value("defnews/pages", c.pages)
         self.stats.set_value("defnews/failed_total", c.failed)
+        self.stats.set_value("defnews/skipped", c.skipped)
         self.stats.set_value("defnews/status", status)
         if self.run_id is not None:
             await asyncio.to_thread(finish_run, self.factory, self.run_id, status, c)
@@ -105,17 +108,11 @@ class StorePipeline:
 
     def known_guids(self, guids: list[str]) -> set[str]:
         """Feed entries already stored (or already rejected) for this source: not refetched."""
-        from storage.feed_entries import seen_guids
-
         with self.factory() as session:
             return seen_guids(session, self.rules.name, guids)
 
     def known_urls(self, urls: list[str]) -> set[str]:
         """Canonical URLs already stored: listing and sitemap links to them are not refetched."""
-        from sqlalchemy import select
-
-        from storage.models import Story
-
         wanted = sorted(set(urls))
         out: set[str] = set()
         with self.factory() as session:
@@ -205,8 +202,6 @@ class StorePipeline:
             await asyncio.gather(self._writer, return_exceptions=True)
 
     def _store(self, batch: list[Page], results: list[Processed]) -> None:
-        from storage.stories import store_records
-
         records = []
         rejected: list[tuple[str, str, str, int | None]] = []
         for page, res in zip(batch, results):
@@ -222,15 +217,7 @@ class StorePipeline:
             else:
                 self.counts.failed += 1
                 log.warning("source %s: extraction of %s failed: %s", page.source, page.final_url, res.error)
-        if rejected:  # remembered so the next run does not fetch them again
-            from storage.db import utcnow
-            from storage.feed_entries import remember_guids
-
-            with self.factory.begin() as session:
-                remember_guids(session.connection(), rejected, utcnow())
-        if not records:
-            return
-        outcomes = store_records(self.factory, records, self.run_id)
+        outcomes = store_records(self.factory, records, self.run_id) if records else []
         for o in outcomes:
             if o.status == "new":
                 self.counts.new += 1
@@ -240,10 +227,12 @@ class StorePipeline:
                 self.counts.exists += 1
         self.stats.set_value("defnews/new", self.counts.new)
         # Only new originals teach boilerplate: a republished story's paragraphs recur
-        # across stories without being boilerplate.
-        from storage.boilerplate import record_lines
-
+        # across stories without being boilerplate. Rejected feed entries are remembered
+        # so the next run does not fetch them again. One transaction for both.
         texts = [r.text for r, o in zip(records, outcomes) if o.status == "new" and o.duplicate_of is None]
-        if texts:
+        if texts or rejected:
             with self.factory.begin() as session:
-                record_lines(session, self.rules.name, texts)
+                if rejected:
+                    remember_guids(session.connection(), rejected, utcnow())
+                if texts:
+                    record_lines(session, self.rules.name, texts)

@@ -146,7 +146,7 @@ def run_crawl(cfg: Config, sources: list[SourceConfig], *, log_level: str = "WAR
             existing=stats.get("defnews/exists", 0),
             rejected=stats.get("defnews/rejected", 0),
             failed=stats.get("defnews/failed_total", 0) + stats.get("defnews/seed_failed", 0),
-            skipped=stats.get("defnews/skipped_not_html", 0) + stats.get("defnews/skipped_size", 0),
+            skipped=stats.get("defnews/skipped", 0),
             errors=list(getattr(spider, "seed_errors", []) if spider else []),
         ))
     return results

@@ -127,9 +127,6 @@ class NewsSpider(scrapy.Spider):
         for req in self.seed_requests():
             yield req
 
-    def start_requests(self) -> Iterator[scrapy.Request]:  # Scrapy < 2.13
-        yield from self.seed_requests()
-
     def seed_requests(self) -> Iterator[scrapy.Request]:
         """Feeds and sitemaps first; listing pages once they are all read, so an article
         found both ways is requested with its feed metadata (the dupefilter keeps one)."""
@@ -190,7 +187,12 @@ class NewsSpider(scrapy.Spider):
 
     def seed_failed(self, failure: Failure) -> None:
         request = failure.request
-        msg = f"source {self.source.name}: {request.meta.get('seed', 'seed')} {request.url} failed: {_reason(failure)}"
+        self.seed_error(f"{request.meta.get('seed', 'seed')} {request.url} failed: {_reason(failure)}")
+
+    def seed_error(self, what: str) -> None:
+        """A feed, sitemap or listing page that gave nothing: reported per source, counted
+        as failed; a source none of whose seeds worked is a failed run."""
+        msg = f"source {self.source.name}: {what}"
         self.seed_errors.append(msg)
         self.crawler.stats.inc_value("defnews/seed_failed")
         log.error(msg)
@@ -215,8 +217,8 @@ class NewsSpider(scrapy.Spider):
                               errback=self.article_failed, meta={"feed": feed})
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
-        self.seeds_ok += 1
         if response.status == 304:  # conditional GET (crawler/feedstate.py): nothing new
+            self.seeds_ok += 1
             log.info("source %s: feed %s not modified", self.source.name, response.url)
             return
         parsed = feedparser.parse(response.body, response_headers={
@@ -224,11 +226,9 @@ class NewsSpider(scrapy.Spider):
             "content-location": response.url,
         })
         if parsed.bozo and not parsed.entries:
-            msg = f"source {self.source.name}: feed {response.url} is not a valid RSS/Atom feed ({parsed.get('bozo_exception')})"
-            self.seed_errors.append(msg)
-            self.crawler.stats.inc_value("defnews/seed_failed")
-            log.error(msg)
+            self.seed_error(f"feed {response.url} is not a valid RSS/Atom feed ({parsed.get('bozo_exception')})")
             return
+        self.seeds_ok += 1
         found: list[tuple[str, FeedMeta]] = []
         for entry in parsed.entries:
             link = entry.get("link") or ""
@@ -253,14 +253,12 @@ class NewsSpider(scrapy.Spider):
                 yield self.article_request(link, meta)
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
-        self.seeds_ok += 1
         try:
             kind, entries = sitemap_entries(response.body)
         except (etree.XMLSyntaxError, OSError, EOFError) as exc:
-            msg = f"source {self.source.name}: sitemap {response.url} cannot be parsed ({exc})"
-            self.seed_errors.append(msg)
-            log.error(msg)
+            self.seed_error(f"sitemap {response.url} cannot be parsed ({exc})")
             return
+        self.seeds_ok += 1
         if kind == "index":
             for loc, _ in entries:
                 loc = urljoin(response.url, loc)
@@ -296,10 +294,11 @@ class NewsSpider(scrapy.Spider):
         """Links whose canonical URL is already stored are not fetched again."""
         if not links or self.known_urls is None:
             return links
-        known = self.known_urls([canonical_url(u) for u, _ in links])
+        keys = [canonical_url(u) for u, _ in links]
+        known = self.known_urls(keys)
         if known:
             self.crawler.stats.inc_value("defnews/links_known", len(known))
-        return [(u, m) for u, m in links if canonical_url(u) not in known]
+        return [link for link, key in zip(links, keys) if key not in known]
 
     def is_article_url(self, url: str, *, explicit: bool) -> bool:
         """A link is an article if it matches article_pattern; without one, sitemap entries
@@ -328,12 +327,9 @@ class NewsSpider(scrapy.Spider):
                      response.headers.get("Content-Type", b"").decode("latin-1"))
             return
         redirects = response.meta.get("redirect_urls") or []
-        feed = response.meta.get("feed")
-        if feed is None:
-            for u in (*redirects, response.url):
-                feed = self.feed_meta.get(canonical_url(u))
-                if feed is not None:
-                    break
+        # Taken out once used, so the map does not grow with the crawl.
+        remembered = [self.feed_meta.pop(canonical_url(u), None) for u in (*redirects, response.url)]
+        feed = response.meta.get("feed") or next((f for f in remembered if f is not None), None)
         yield Page(
             source=self.source.name,
             url=redirects[0] if redirects else response.url,
