@@ -36,7 +36,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 from datasketch import MinHash
@@ -177,12 +177,6 @@ def dedup_keys(title: str, text: str, params: DedupParams = DEFAULT_PARAMS) -> D
     else:
         packed, bands = None, ()
     return DedupKeys(fingerprint(tokens, params), packed, bands, " ".join(words(title)))
-
-
-def dedup_keys_many(items: Iterable[tuple[str, str]],
-                    params: DedupParams = DEFAULT_PARAMS) -> list[DedupKeys]:
-    """``dedup_keys`` for (title, text) pairs."""
-    return [dedup_keys(title, text, params) for title, text in items]
 
 
 def compare(a: DedupKeys, b: DedupKeys, params: DedupParams = DEFAULT_PARAMS) -> bool:

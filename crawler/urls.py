@@ -15,7 +15,7 @@ import re
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
-from w3lib.url import canonicalize_url, url_query_cleaner
+from w3lib.url import canonicalize_url
 
 # Query parameters that only say where a click came from.
 TRACKING_PARAMS = re.compile(

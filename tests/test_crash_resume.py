@@ -9,7 +9,6 @@ import signal
 import time
 from pathlib import Path
 
-import pytest
 
 from tests.aggsite import popen, query, start_sites, stop_group, wait_for, write_config
 

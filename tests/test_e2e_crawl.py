@@ -226,7 +226,7 @@ def test_missing_config_and_unknown_source_exit_2(tmp_path, web):
 def test_bad_source_fails_alone(web, tmp_path):
     w, sites = web
     db = tmp_path / "d.db"
-    body = config_yaml(sites, f"sqlite:///{db}") + f"""  - name: dead
+    body = config_yaml(sites, f"sqlite:///{db}") + """  - name: dead
     url: http://127.0.0.1:9/
     feeds: [http://127.0.0.1:9/feed/]
     timezone: UTC

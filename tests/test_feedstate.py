@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
 
-import pytest
 
 from crawler.feedstate import parse_retry_after
 from tests.aggsite import popen, query, start_sites, stop_group, write_config

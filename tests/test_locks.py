@@ -21,7 +21,7 @@ from storage.db import open_db, utcnow
 from storage.locks import (Heartbeat, acquire, claim_sources, holder_is_dead, lock_info, make_holder,
                            release, renew)
 from storage.models import SourceLock
-from tests.aggsite import pg_schema, popen, query, start_sites, stop_group, wait_for, write_config
+from tests.aggsite import pg_schema, popen, query, start_sites, stop_group, write_config
 
 
 @pytest.fixture
