@@ -43,7 +43,10 @@ def test_killed_crawls_resume_without_loss_or_doubles(tmp_path: Path) -> None:
             web.clear()
             proc = popen("--config", str(cfg), "crawl", "--source", "one")
             try:
-                wait_for(lambda: ready() or proc.poll() is not None, 90, what, step=0.02)
+                # This crawl's run must be open first: requests of the previous (killed)
+                # crawl can still land in the server log after web.clear().
+                wait_for(lambda: (len(runs()) > killed_so_far and ready()) or proc.poll() is not None,
+                         90, what, step=0.02)
                 assert proc.poll() is None, f"the crawl ended before '{what}'"
                 os.killpg(proc.pid, signal.SIGKILL)  # the crawl, its forkserver and its workers
                 proc.wait(timeout=30)
