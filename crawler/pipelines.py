@@ -83,8 +83,8 @@ class StorePipeline:
         await self._drain()
         c = self.counts
         c.failed += int(self.stats.get_value("defnews/failed", 0))
-        c.skipped = int(self.stats.get_value("defnews/skipped_not_html", 0)) + int(
-            self.stats.get_value("defnews/skipped_size", 0))
+        # Every kind of drop the spider counted (bad link, off-site, redirect loop, ...).
+        c.skipped = sum(int(v) for k, v in self.stats.get_stats().items() if k.startswith("defnews/skip/"))
         c.errors.extend(getattr(spider, "seed_errors", []))
         # Scrapy sets finish_reason only after the pipelines closed; a crawl stopped by a
         # signal is no longer `crawling` by then.

@@ -33,6 +33,15 @@ class SourceResult:
     failed: int = 0
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
+    # Why items were dropped, by kind: {"bad link": 3, "off-site": 2} and the failures'.
+    skips: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0  # wall time of the source's crawl
+
+
+def _by_kind(stats: dict, prefix: str) -> dict[str, int]:
+    return {k[len(prefix):]: int(v) for k, v in sorted(stats.items()) if k.startswith(prefix)}
 
 
 def _init_worker() -> None:
@@ -148,5 +157,9 @@ def run_crawl(cfg: Config, sources: list[SourceConfig], *, log_level: str = "WAR
             failed=stats.get("defnews/failed_total", 0) + stats.get("defnews/seed_failed", 0),
             skipped=stats.get("defnews/skipped", 0),
             errors=list(getattr(spider, "seed_errors", []) if spider else []),
+            skips=_by_kind(stats, "defnews/skip/"),
+            failures=_by_kind(stats, "defnews/fail/"),
+            warnings=list(getattr(spider, "warnings", []) if spider else []),
+            seconds=float(stats.get("elapsed_time_seconds", 0.0) or 0.0),
         ))
     return results

@@ -8,7 +8,6 @@ The spider only finds and fetches: extraction happens in the pipeline.
 from __future__ import annotations
 
 import calendar
-import gzip
 import logging
 import re
 from datetime import datetime, timezone
@@ -19,9 +18,11 @@ import feedparser
 import scrapy
 from lxml import etree
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
 from scrapy.linkextractors import LinkExtractor
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.gz import gunzip
 from twisted.python.failure import Failure
 
 from crawler.config import SourceConfig
@@ -39,6 +40,70 @@ NOT_ARTICLE = re.compile(
     r"contact|about|privacy)(/|$)|\.(jpg|jpeg|png|gif|webp|svg|pdf|zip|mp3|mp4|xml|css|js)$",
     re.I,
 )
+
+
+def link_problem(url: str) -> str | None:
+    """Why a link cannot be an article request ("bad link"), None when it can.
+
+    Only http(s) URLs with a host are fetched: ``javascript:``, ``data:``, ``file:``,
+    ``mailto:`` links and malformed URLs in a stranger's feed cost that entry alone.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        return "bad link"
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return "bad link"
+    return None
+
+
+def failure_kind(failure: Failure) -> tuple[str, str]:
+    """("skipped" | "failed", kind) of a failed request: the kinds the summary counts.
+
+    Skipped: the page was refused on purpose (size, redirects, off-site, robots.txt).
+    Failed: the server or the network did not deliver it.
+    """
+    value = failure.value
+    text = f"{type(value).__name__}: {value}"
+    request = getattr(failure, "request", None)
+    if isinstance(value, HttpError):
+        status = value.response.status
+        if 300 <= status < 400:
+            return "skipped", "bad redirect"  # to file://, data:, or without a Location
+        return "failed", f"HTTP {status}"
+    if "max size" in text or "DOWNLOAD_MAXSIZE" in text or "larger than download max size" in text:
+        return "skipped", "too large"
+    if isinstance(value, IgnoreRequest):
+        msg = str(value)
+        for kind in ("redirect loop", "off-site redirect", "bad redirect"):  # RedirectGuardMiddleware
+            if msg.startswith(kind + ":"):
+                return "skipped", kind
+        if "max redirections" in msg:
+            chain = (request.meta.get("redirect_urls") or []) if request is not None else []
+            loop = len(set(chain)) < len(chain) or (request is not None and request.url in chain)
+            return "skipped", "redirect loop" if loop else "redirect chain too long"
+        if "offsite" in msg.lower():
+            redirected = request is not None and request.meta.get("redirect_urls")
+            return "skipped", "off-site redirect" if redirected else "off-site"
+        if "robots.txt" in msg and "Forbidden" in msg:
+            return "skipped", "robots.txt"
+        if "unreachable" in msg:
+            return "failed", "host unreachable"
+        if "Retry-After" in msg:
+            return "skipped", "Retry-After"
+        return "skipped", "ignored"
+    if "Timeout" in type(value).__name__ or "took longer than" in text:
+        return "failed", "timeout"
+    if "ConnectionLost" in text or "ConnectionDone" in text or "reset" in text.lower() \
+            or "ResponseNeverReceived" in text or "ResponseFailed" in text or "DownloadFailed" in text:
+        return "failed", "connection reset"
+    if "ConnectionRefused" in text:
+        return "failed", "connection refused"
+    if "DNSLookupError" in text:
+        return "failed", "DNS lookup failed"
+    return "failed", type(value).__name__
 
 
 def _entry_datetime(entry: Any) -> datetime | None:
@@ -59,10 +124,15 @@ def _iso(value: str | None) -> datetime | None:
     return d if d.tzinfo else None
 
 
-def sitemap_entries(body: bytes) -> tuple[str, list[tuple[str, FeedMeta | None]]]:
-    """Parse a sitemap: ("index"|"urlset", [(loc, Google News metadata or None)])."""
+def sitemap_entries(body: bytes, max_size: int = 0) -> tuple[str, list[tuple[str, FeedMeta | None]]]:
+    """Parse a sitemap: ("index"|"urlset", [(loc, Google News metadata or None)]).
+
+    A gzipped sitemap is inflated to at most ``max_size`` bytes (0: no limit), as Scrapy's
+    SitemapSpider does: served with Content-Encoding gzip it is a second layer that
+    Scrapy's own size limit never sees, and a 50 KB bomb inflates to gigabytes.
+    """
     if body[:2] == b"\x1f\x8b":
-        body = gzip.decompress(body)
+        body = gunzip(body, max_size=max_size)
     parser = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
     root = etree.fromstring(body, parser=parser)
     if root is None:
@@ -114,6 +184,9 @@ class NewsSpider(scrapy.Spider):
         # Set by the store pipeline: which feed GUIDs of this source are already handled.
         self.known_guids: Callable[[list[str]], set[str]] | None = None
         self.known_urls: Callable[[list[str]], set[str]] | None = None
+        self.warnings: list[str] = []  # shown under the summary, not counted as failures
+        # ("skipped"|"failed", kind) -> [count, an example URL]: logged once per kind.
+        self.drops: dict[tuple[str, str], list] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "NewsSpider":
@@ -197,24 +270,64 @@ class NewsSpider(scrapy.Spider):
         self.crawler.stats.inc_value("defnews/seed_failed")
         log.error(msg)
 
+    def warn(self, what: str) -> None:
+        """Something a user should know that did not fail the source (an empty feed)."""
+        msg = f"source {self.source.name}: {what}"
+        self.warnings.append(msg)
+        log.warning(msg)
+
+    def drop(self, outcome: str, kind: str, url: str, detail: str = "") -> None:
+        """Count one dropped item by kind; log the first of each kind with its example.
+
+        A feed of 10 000 dead links must not write 10 000 lines: the count per kind goes to
+        the summary (stats ``defnews/skip/<kind>``, ``defnews/fail/<kind>``) and the spider's
+        close logs one line per kind.
+        """
+        key = "skip" if outcome == "skipped" else "fail"
+        self.crawler.stats.inc_value(f"defnews/{key}/{kind}")
+        if outcome == "failed":
+            self.crawler.stats.inc_value("defnews/failed")
+        seen = self.drops.get((outcome, kind))
+        if seen is None:
+            self.drops[(outcome, kind)] = [1, url]
+            log.warning("source %s: %s %s: %s%s (further ones counted, not logged)", self.source.name,
+                        outcome, kind, url[:300], f" ({detail})" if detail else "")
+        else:
+            seen[0] += 1
+
+    def closed(self, reason: str) -> None:
+        for (outcome, kind), (count, example) in sorted(self.drops.items()):
+            if count > 1:
+                log.warning("source %s: %d %s: %s, e.g. %s", self.source.name, count, outcome, kind, example[:300])
+
     def article_failed(self, failure: Failure) -> None:
-        request = failure.request
-        reason = _reason(failure)
-        if "max size" in reason or "DOWNLOAD_MAXSIZE" in reason:
-            self.crawler.stats.inc_value("defnews/skipped_size")
-            log.warning("source %s: %s skipped: larger than crawl.max_page_bytes (%s)",
-                        self.source.name, request.url, reason)
-            return
-        self.crawler.stats.inc_value("defnews/failed")
-        log.warning("source %s: article %s failed: %s", self.source.name, request.url, reason)
+        outcome, kind = failure_kind(failure)
+        self.drop(outcome, kind, failure.request.url, _reason(failure))
 
     # -- discovery ----------------------------------------------------------------------
-    def article_request(self, url: str, feed: FeedMeta | None = None) -> scrapy.Request:
-        url = strip_tracking(url)
-        if feed is not None:
-            self.feed_meta.setdefault(canonical_url(url), feed)
-        return scrapy.Request(url, callback=self.parse_article,
-                              errback=self.article_failed, meta={"feed": feed})
+    def article_request(self, url: str, feed: FeedMeta | None = None) -> scrapy.Request | None:
+        """The request for one article link, or None (counted) when the link cannot be one."""
+        problem = link_problem(url)
+        if problem is None and not self.is_allowed(url):
+            problem = "off-site"
+        if problem is not None:
+            self.drop("skipped", problem, url)
+            return None
+        try:
+            url = strip_tracking(url)
+            if feed is not None:
+                self.feed_meta.setdefault(canonical_url(url), feed)
+            return scrapy.Request(url, callback=self.parse_article,
+                                  errback=self.article_failed, meta={"feed": feed})
+        except ValueError as exc:  # whatever else a stranger's URL can hold
+            self.drop("skipped", "bad link", url, str(exc))
+            return None
+
+    def article_requests(self, links: list[tuple[str, FeedMeta | None]]) -> Iterator[scrapy.Request]:
+        for url, meta in links:
+            req = self.article_request(url, meta)
+            if req is not None:
+                yield req
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
         if response.status == 304:  # conditional GET (crawler/feedstate.py): nothing new
@@ -225,22 +338,32 @@ class NewsSpider(scrapy.Spider):
             "content-type": response.headers.get("Content-Type", b"").decode("latin-1"),
             "content-location": response.url,
         })
+        if not response.body.strip():
+            self.seed_error(f"feed {response.url} answered {response.status} with an empty body")
+            return
         if parsed.bozo and not parsed.entries:
             self.seed_error(f"feed {response.url} is not a valid RSS/Atom feed ({parsed.get('bozo_exception')})")
             return
         self.seeds_ok += 1
+        if not parsed.entries:
+            self.warn(f"feed {response.url} holds no entries")
         found: list[tuple[str, FeedMeta]] = []
         for entry in parsed.entries:
-            link = entry.get("link") or ""
-            if not link:
+            try:  # one strange entry costs that entry alone
+                link = entry.get("link") or ""
+                if not link:
+                    self.drop("skipped", "bad link", response.url, "a feed entry without a usable link")
+                    continue
+                link = urljoin(response.url, link)
+                meta = FeedMeta(
+                    title=(entry.get("title") or "").strip(),
+                    published=_entry_datetime(entry),
+                    author=(entry.get("author") or "").strip(),
+                    guid=(entry.get("id") or link).strip(),
+                )
+            except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+                self.drop("skipped", "bad entry", response.url, f"{type(exc).__name__}: {exc}")
                 continue
-            link = urljoin(response.url, link)
-            meta = FeedMeta(
-                title=(entry.get("title") or "").strip(),
-                published=_entry_datetime(entry),
-                author=(entry.get("author") or "").strip(),
-                guid=(entry.get("id") or link).strip(),
-            )
             found.append((link, meta))
         self.crawler.stats.inc_value("defnews/feed_entries", len(found))
         known = self.known_guids([m.guid for _, m in found]) if self.known_guids else set()
@@ -248,14 +371,12 @@ class NewsSpider(scrapy.Spider):
             self.crawler.stats.inc_value("defnews/feed_known", len(known))
             log.info("source %s: feed %s: %d of %d entries already stored", self.source.name,
                      response.url, len(known), len(found))
-        for link, meta in found:
-            if meta.guid not in known:
-                yield self.article_request(link, meta)
+        yield from self.article_requests([(link, meta) for link, meta in found if meta.guid not in known])
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         try:
-            kind, entries = sitemap_entries(response.body)
-        except (etree.XMLSyntaxError, OSError, EOFError) as exc:
+            kind, entries = sitemap_entries(response.body, self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+        except (etree.XMLSyntaxError, OSError, EOFError, ValueError) as exc:
             self.seed_error(f"sitemap {response.url} cannot be parsed ({exc})")
             return
         self.seeds_ok += 1
@@ -268,8 +389,7 @@ class NewsSpider(scrapy.Spider):
             return
         articles = [(urljoin(response.url, loc), meta) for loc, meta in entries]
         articles = [(u, m) for u, m in articles if self.is_article_url(u, explicit=True)]
-        for url, meta in self.drop_known(articles):
-            yield self.article_request(url, meta)
+        yield from self.article_requests(self.drop_known(articles))
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         if response.meta.get("seed") == "listing":
@@ -280,8 +400,7 @@ class NewsSpider(scrapy.Spider):
             return
         links = [(link.url, None) for link in self.link_extractor.extract_links(response)
                  if self.is_article_url(link.url, explicit=False) and canonical_url(link.url) != here]
-        for url, _ in self.drop_known(links):
-            yield self.article_request(url)
+        yield from self.article_requests(self.drop_known(links))
         page = response.meta.get("listing_page", 1)
         if page < self.max_listing_pages:
             nxt = next_page_url(response)
@@ -322,9 +441,8 @@ class NewsSpider(scrapy.Spider):
     # -- articles -----------------------------------------------------------------------
     def parse_article(self, response: Response) -> Iterator[Page]:
         if not _is_html(response):
-            self.crawler.stats.inc_value("defnews/skipped_not_html")
-            log.info("source %s: %s skipped: not HTML (%s)", self.source.name, response.url,
-                     response.headers.get("Content-Type", b"").decode("latin-1"))
+            self.drop("skipped", "not HTML", response.url,
+                      response.headers.get("Content-Type", b"").decode("latin-1"))
             return
         redirects = response.meta.get("redirect_urls") or []
         # Taken out once used, so the map does not grow with the crawl.
