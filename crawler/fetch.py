@@ -9,6 +9,7 @@ from scrapy.crawler import CrawlerProcess
 
 from crawler.config import Config
 from crawler.settings import scrapy_settings
+from spiders.news import failure_kind
 
 
 class _OneSpider(scrapy.Spider):
@@ -29,8 +30,12 @@ class _OneSpider(scrapy.Spider):
         self.box.update(body=response.body, encoding=m.group(1) if m else None, url=response.url)
 
     def failed(self, failure: Any) -> None:
+        # The kind first ("connection reset", "timeout", "HTTP 404", "host ... unreachable"),
+        # as the crawl summary names it, then Scrapy's words.
+        _, kind = failure_kind(failure)
         response = getattr(failure.value, "response", None)
-        self.box["error"] = f"HTTP {response.status}" if response is not None else str(failure.value)
+        detail = f"HTTP {response.status}" if response is not None else str(failure.value)
+        self.box["error"] = detail if kind in ("host unreachable", detail) else f"{kind} ({detail[:300]})"
 
 
 def fetch_one(url: str, cfg: Config | None) -> tuple[bytes, str | None, str]:

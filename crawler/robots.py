@@ -85,6 +85,21 @@ def robots_lifetime(headers: dict[str, str], status: int, now: datetime) -> floa
     return float(ROBOTS_MAX_AGE)
 
 
+def network_error_kind(exc: BaseException) -> str:
+    """A short, user-readable name for a download error: "timeout", "connection reset"..."""
+    text = f"{type(exc).__name__}: {exc}"
+    if "Timeout" in type(exc).__name__ or "took longer than" in text:
+        return "timeout"
+    if "ConnectionRefused" in text:
+        return "connection refused"
+    if "DNSLookup" in text:
+        return "DNS lookup failed"
+    if any(k in text for k in ("ConnectionLost", "ConnectionDone", "ConnectionReset", "Connection reset",
+                               "ResponseNeverReceived", "ResponseFailed", "DownloadFailed")):
+        return "connection reset"
+    return type(exc).__name__
+
+
 def _headers(response: Response) -> dict[str, str]:
     return {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()}
 
@@ -167,10 +182,8 @@ class RobotsMiddleware(RobotsTxtMiddleware):
 
     def _settle(self, netloc: str, exc: Exception, seconds: float) -> None:
         """One failed robots.txt settles the host for the run (see the module docstring)."""
-        what = "timed out" if "took longer than" in str(exc) or "Timeout" in type(exc).__name__ \
-            else f"failed ({type(exc).__name__})"
-        self.unreachable[netloc] = (f"robots.txt {what} after {ROBOTS_TRIES} tries in {seconds:.1f} s; "
-                                    f"no request sent to it this run")
+        self.unreachable[netloc] = (f"robots.txt: {network_error_kind(exc)} on {ROBOTS_TRIES} tries "
+                                    f"({seconds:.1f} s); no request sent to it this run")
         self._stats.inc_value("defnews/robots/unreachable_hosts")
         msg = f"host {netloc} unreachable: {self.unreachable[netloc]}"
         spider = self.crawler.spider

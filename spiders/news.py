@@ -27,6 +27,7 @@ from twisted.python.failure import Failure
 
 from crawler.config import SourceConfig
 from crawler.items import FeedMeta, Page
+from crawler.robots import network_error_kind
 from crawler.urls import canonical_url, strip_tracking
 
 log = logging.getLogger(__name__)
@@ -94,16 +95,7 @@ def failure_kind(failure: Failure) -> tuple[str, str]:
         if "Retry-After" in msg:
             return "skipped", "Retry-After"
         return "skipped", "ignored"
-    if "Timeout" in type(value).__name__ or "took longer than" in text:
-        return "failed", "timeout"
-    if "ConnectionLost" in text or "ConnectionDone" in text or "reset" in text.lower() \
-            or "ResponseNeverReceived" in text or "ResponseFailed" in text or "DownloadFailed" in text:
-        return "failed", "connection reset"
-    if "ConnectionRefused" in text:
-        return "failed", "connection refused"
-    if "DNSLookupError" in text:
-        return "failed", "DNS lookup failed"
-    return "failed", type(value).__name__
+    return "failed", network_error_kind(value)
 
 
 def _entry_datetime(entry: Any) -> datetime | None:
