@@ -11,7 +11,7 @@ import calendar
 import logging
 import re
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
@@ -25,10 +25,13 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
 from twisted.python.failure import Failure
 
+from crawler import defaults
 from crawler.config import SourceConfig
 from crawler.items import FeedMeta, Page
-from crawler.robots import network_error_kind
+from crawler.middlewares import network_error_kind
 from crawler.urls import canonical_url, strip_tracking
+from storage.db import open_db
+from storage.stories import known_guids, stored_urls
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,9 @@ NOT_ARTICLE = re.compile(
     r"contact|about|privacy)(/|$)|\.(jpg|jpeg|png|gif|webp|svg|pdf|zip|mp3|mp4|xml|css|js)$",
     re.I,
 )
+
+
+_OLD_STAT_NAMES = {"not HTML": "defnews/skipped_not_html", "too large": "defnews/skipped_size"}
 
 
 def link_problem(url: str) -> str | None:
@@ -156,7 +162,8 @@ def sitemap_entries(body: bytes, max_size: int = 0) -> tuple[str, list[tuple[str
 class NewsSpider(scrapy.Spider):
     name = "news"
 
-    def __init__(self, source: SourceConfig, max_listing_pages: int = 5, **kwargs: Any) -> None:
+    def __init__(self, source: SourceConfig, max_listing_pages: int = defaults.MAX_LISTING_PAGES,
+                 **kwargs: Any) -> None:
         super().__init__(name=source.name, **kwargs)
         self.source = source
         self.allowed_domains = source.domains
@@ -165,27 +172,49 @@ class NewsSpider(scrapy.Spider):
         # Domains are checked by host below: LinkExtractor compares host:port, which a
         # non-default port (or a test server) breaks.
         self.link_extractor = LinkExtractor(unique=True)
-        self.seed_errors: list[str] = []
-        self.seeds_ok = 0
         # Feed and sitemap metadata by canonical article URL: it wins over the page, even
         # when the same article is also reached from a listing page.
         self.feed_meta: dict[str, FeedMeta] = {}
         self._meta_seeds_pending = 0
         self._listings_started = False
         self._nav_seen: set[str] = set()
-        # Set by the store pipeline: which feed GUIDs of this source are already handled.
-        self.known_guids: Callable[[list[str]], set[str]] | None = None
-        self.known_urls: Callable[[list[str]], set[str]] | None = None
-        self.warnings: list[str] = []  # shown under the summary, not counted as failures
+        # What is already handled (stored or rejected) is not fetched again; read from the
+        # project database, opened in from_crawler (None: nothing is known, e.g. in tests).
+        self.factory: Any = None
+        self._engine: Any = None
         # ("skipped"|"failed", kind) -> [count, an example URL]: logged once per kind.
         self.drops: dict[tuple[str, str], list] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "NewsSpider":
-        kwargs.setdefault("max_listing_pages", crawler.settings.getint("DEFNEWS_MAX_LISTING_PAGES", 5))
+        kwargs.setdefault("max_listing_pages", crawler.settings.getint("DEFNEWS_MAX_LISTING_PAGES",
+                                                                       defaults.MAX_LISTING_PAGES))
         spider = super().from_crawler(crawler, *args, **kwargs)
+        database = crawler.settings.get("DEFNEWS_DATABASE")
+        if database:
+            spider._engine, spider.factory = open_db(database)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)
         return spider
+
+    def on_closed(self, spider: Any = None, reason: str = "") -> None:
+        for (outcome, kind), (count, example) in sorted(self.drops.items()):
+            if count > 1:
+                log.warning("source %s: %d %s: %s, e.g. %s", self.source.name, count, outcome, kind, example[:300])
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def known_guids(self, guids: list[str]) -> set[str]:
+        """Feed entries of this source already stored (or rejected): not fetched again."""
+        return known_guids(self.factory, self.source.name, guids) if self.factory is not None else set()
+
+    def known_urls(self, urls: list[str]) -> set[str]:
+        """Canonical URLs already stored: listing and sitemap links to them are not refetched."""
+        return stored_urls(self.factory, urls) if self.factory is not None else set()
+
+    def seed_ok(self) -> None:
+        """A feed, sitemap or listing page that was read: the run is not a failed one."""
+        self.crawler.stats.inc_value("defnews/seeds_ok")
 
     # -- seeds -------------------------------------------------------------------------
     async def start(self) -> Any:
@@ -258,14 +287,17 @@ class NewsSpider(scrapy.Spider):
         """A feed, sitemap or listing page that gave nothing: reported per source, counted
         as failed; a source none of whose seeds worked is a failed run."""
         msg = f"source {self.source.name}: {what}"
-        self.seed_errors.append(msg)
-        self.crawler.stats.inc_value("defnews/seed_failed")
+        stats = self.crawler.stats
+        stats.set_value("defnews/seed_errors", [*stats.get_value("defnews/seed_errors", []), msg])
+        stats.inc_value("defnews/seed_failed")
         log.error(msg)
 
     def warn(self, what: str) -> None:
-        """Something a user should know that did not fail the source (an empty feed)."""
+        """Something a user should know that did not fail the source (an empty feed, a
+        host settled as unreachable): shown under the summary, not counted as a failure."""
         msg = f"source {self.source.name}: {what}"
-        self.warnings.append(msg)
+        stats = self.crawler.stats
+        stats.set_value("defnews/warnings", [*stats.get_value("defnews/warnings", []), msg])
         log.warning(msg)
 
     def drop(self, outcome: str, kind: str, url: str, detail: str = "") -> None:
@@ -277,6 +309,8 @@ class NewsSpider(scrapy.Spider):
         """
         key = "skip" if outcome == "skipped" else "fail"
         self.crawler.stats.inc_value(f"defnews/{key}/{kind}")
+        if kind in _OLD_STAT_NAMES:  # kept for whoever reads the stats by these names
+            self.crawler.stats.inc_value(_OLD_STAT_NAMES[kind])
         if outcome == "failed":
             self.crawler.stats.inc_value("defnews/failed")
         seen = self.drops.get((outcome, kind))
@@ -287,10 +321,6 @@ class NewsSpider(scrapy.Spider):
         else:
             seen[0] += 1
 
-    def closed(self, reason: str) -> None:
-        for (outcome, kind), (count, example) in sorted(self.drops.items()):
-            if count > 1:
-                log.warning("source %s: %d %s: %s, e.g. %s", self.source.name, count, outcome, kind, example[:300])
 
     def article_failed(self, failure: Failure) -> None:
         outcome, kind = failure_kind(failure)
@@ -322,8 +352,8 @@ class NewsSpider(scrapy.Spider):
                 yield req
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
-        if response.status == 304:  # conditional GET (crawler/feedstate.py): nothing new
-            self.seeds_ok += 1
+        if response.status == 304:  # conditional GET (crawler/middlewares.py): nothing new
+            self.seed_ok()
             log.info("source %s: feed %s not modified", self.source.name, response.url)
             return
         parsed = feedparser.parse(response.body, response_headers={
@@ -336,7 +366,7 @@ class NewsSpider(scrapy.Spider):
         if parsed.bozo and not parsed.entries:
             self.seed_error(f"feed {response.url} is not a valid RSS/Atom feed ({parsed.get('bozo_exception')})")
             return
-        self.seeds_ok += 1
+        self.seed_ok()
         if not parsed.entries:
             self.warn(f"feed {response.url} holds no entries")
         found: list[tuple[str, FeedMeta]] = []
@@ -358,7 +388,7 @@ class NewsSpider(scrapy.Spider):
                 continue
             found.append((link, meta))
         self.crawler.stats.inc_value("defnews/feed_entries", len(found))
-        known = self.known_guids([m.guid for _, m in found]) if self.known_guids else set()
+        known = self.known_guids([m.guid for _, m in found])
         if known:
             self.crawler.stats.inc_value("defnews/feed_known", len(known))
             log.info("source %s: feed %s: %d of %d entries already stored", self.source.name,
@@ -371,7 +401,7 @@ class NewsSpider(scrapy.Spider):
         except (etree.XMLSyntaxError, OSError, EOFError, ValueError) as exc:
             self.seed_error(f"sitemap {response.url} cannot be parsed ({exc})")
             return
-        self.seeds_ok += 1
+        self.seed_ok()
         if kind == "index":
             for loc, _ in entries:
                 loc = urljoin(response.url, loc)
@@ -385,7 +415,7 @@ class NewsSpider(scrapy.Spider):
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         if response.meta.get("seed") == "listing":
-            self.seeds_ok += 1
+            self.seed_ok()
         here = canonical_url(response.url)
         self._nav_seen.add(here)
         if not _is_html(response):
@@ -403,7 +433,7 @@ class NewsSpider(scrapy.Spider):
 
     def drop_known(self, links: list[tuple[str, FeedMeta | None]]) -> list[tuple[str, FeedMeta | None]]:
         """Links whose canonical URL is already stored are not fetched again."""
-        if not links or self.known_urls is None:
+        if not links:
             return links
         keys = [canonical_url(u) for u, _ in links]
         known = self.known_urls(keys)

@@ -1,13 +1,13 @@
 """Writing stories: one row per canonical URL, one original per story, one transaction a batch.
 
-``store_records`` applies the three dedup levels of crawler/dedup.py against SQL:
+``store_records`` applies the three dedup levels of crawler/text/fingerprints.py against SQL:
 
 1. URL: the canonical URL is unique; a URL already stored is reported "exists" and
    nothing is written for it (its feed GUID is still remembered).
 2. Exact: the fingerprint of the normalised text is looked up among originals.
 3. Near-duplicate: the record's LSH band hashes are looked up in the bucket index (one
    indexed ``hash IN (...)`` for the whole batch); candidates are confirmed by estimated
-   Jaccard and headline similarity (crawler.dedup.is_same_story).
+   Jaccard and headline similarity (crawler.text.fingerprints.is_same_story).
 
 A duplicate points at the cluster's original (a candidate's own ``duplicate_of`` when it
 has one), so there are never chains. Records of one batch that repeat each other are
@@ -42,11 +42,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.dedup import (
+from crawler.text.fingerprints import (
     DEFAULT_PARAMS,
     DedupKeys,
     DedupParams,
@@ -57,8 +57,10 @@ from crawler.dedup import (
     words,
 )
 from crawler.items import Record
+from crawler.text.facts import story_facts
 from storage.db import utcnow
-from storage.feed_entries import remember_guids
+from storage.feed_entries import remember_guids, seen_guids
+from storage.learned import record_lines
 from storage.models import Story
 
 STORIES = Story.__table__
@@ -86,6 +88,7 @@ class _Candidate:
     root: int  # the cluster original: duplicate_of or id
     signature: bytes | None
     title: str  # normalised
+    facts: tuple[str, ...] = ()  # of its headline and text (crawler.text.facts)
 
 
 @dataclass
@@ -117,24 +120,60 @@ def keys_for(record: Record, params: DedupParams = DEFAULT_PARAMS) -> DedupKeys:
 
 def store_records(factory: sessionmaker[Session], records: Sequence[Record],
                   run_id: int | None = None, params: DedupParams = DEFAULT_PARAMS,
-                  recent_limit: int = RECENT_LIMIT) -> list[Outcome]:
+                  recent_limit: int = RECENT_LIMIT, *,
+                  rejected: Sequence[tuple[str, str, str, int | None]] = (),
+                  learn_source: str | None = None) -> list[Outcome]:
     """Store a batch in one transaction; one Outcome per record, in order.
 
-    Retried whole on deadlock or lock timeout (nothing of a failed attempt is committed).
+    The same transaction remembers the `rejected` feed entries (source, guid, url, None),
+    so the next run does not fetch them again, and, with `learn_source`, counts the lines
+    of the batch's new originals towards that source's learned boilerplate: only new
+    originals teach it, since a republished story's paragraphs recur across stories
+    without being boilerplate. Retried whole on deadlock or lock timeout (nothing of a
+    failed attempt is committed).
     """
-    if not records:
+    if not records and not rejected:
         return []
     keys = [keys_for(r, params) for r in records]
     for attempt in range(RETRIES):
         try:
             with factory.begin() as session:
-                return _store_batch(session.connection(), records, keys, run_id, params,
-                                    recent_limit)
+                outcomes = _store_batch(session.connection(), records, keys, run_id, params,
+                                        recent_limit) if records else []
+                if rejected:
+                    remember_guids(session.connection(), list(rejected), utcnow())
+                if learn_source is not None:
+                    texts = [r.text for r, o in zip(records, outcomes)
+                             if o.status == "new" and o.duplicate_of is None]
+                    if texts:
+                        record_lines(session, learn_source, texts)
+                return outcomes
         except (OperationalError, DBAPIError) as exc:
             if attempt == RETRIES - 1 or not _retryable(exc):
                 raise
             time.sleep(0.05 * 2 ** attempt)
     raise AssertionError("unreachable")
+
+
+def stored_urls(factory: sessionmaker[Session], urls: Iterable[str]) -> set[str]:
+    """The canonical URLs among `urls` that are stored: links to them are not refetched."""
+    wanted = sorted(set(urls))
+    out: set[str] = set()
+    with factory() as session:
+        for chunk in _chunks(wanted):
+            out.update(session.scalars(select(Story.url).where(Story.url.in_(list(chunk)))))
+    return out
+
+
+def newest_originals(factory: sessionmaker[Session], sources: Sequence[str] = (),
+                     limit: int = 50) -> list[Story]:
+    """The `limit` newest original stories (by published date, fetch date when unknown)."""
+    when = func.coalesce(Story.published_at, Story.fetched_at)
+    q = select(Story).where(Story.duplicate_of.is_(None))
+    if sources:
+        q = q.where(Story.source.in_(list(sources)))
+    with factory() as session:
+        return list(session.scalars(q.order_by(when.desc(), Story.id.desc()).limit(limit)))
 
 
 def _retryable(exc: DBAPIError) -> bool:
@@ -234,7 +273,7 @@ def _best_match(keys: DedupKeys, owner_ids: Iterable[int], candidates: dict[int,
         if cand is None or cand.signature is None:
             continue
         j = estimate_jaccard(keys.signature, cand.signature)
-        if is_same_story(j, title_similarity(keys.title, cand.title), params):
+        if is_same_story(j, title_similarity(keys.title, cand.title), params, keys.facts, cand.facts):
             if best is None or j > best[0]:
                 best = (j, cand.root)
     return best
@@ -248,7 +287,7 @@ def _best_batch_match(keys: DedupKeys, plans: list[_Plan], idxs: Iterable[int],
     for i in sorted(idxs):
         other = plans[i].keys
         j = estimate_jaccard(keys.signature, other.signature)
-        if is_same_story(j, title_similarity(keys.title, other.title), params):
+        if is_same_story(j, title_similarity(keys.title, other.title), params, keys.facts, other.facts):
             if best is None or j > best[0]:
                 best = (j, i)
     return best
@@ -325,11 +364,13 @@ def _bucket_owners(conn: Connection, hashes: Iterable[int],
 def _candidates(conn: Connection, ids: set[int]) -> dict[int, _Candidate]:
     out: dict[int, _Candidate] = {}
     for chunk in _chunks(sorted(ids)):
-        for sid, dup, sig, title in conn.execute(
-                select(STORIES.c.id, STORIES.c.duplicate_of, STORIES.c.minhash, STORIES.c.title)
+        for sid, dup, sig, title, body in conn.execute(
+                select(STORIES.c.id, STORIES.c.duplicate_of, STORIES.c.minhash, STORIES.c.title,
+                       STORIES.c.text)
                 .where(STORIES.c.id.in_(chunk))):
             out[sid] = _Candidate(sid, dup or sid, bytes(sig) if sig is not None else None,
-                                  " ".join(words(title or "")))
+                                  " ".join(words(title or "")),
+                                  tuple(story_facts(f"{title or ''}\n{body or ''}")))
     return out
 
 
@@ -482,3 +523,9 @@ def _settle_buckets(conn: Connection, limit: int, new_ids: list[int]) -> None:
             "SELECT hash, band, story_id FROM story_bands_recent WHERE true ORDER BY hash, band "
             "ON CONFLICT DO NOTHING"))
         conn.execute(text("DELETE FROM story_bands_recent"))
+
+
+def known_guids(factory: sessionmaker[Session], source: str, guids: Iterable[str]) -> set[str]:
+    """Feed entries `source` already stored (or rejected): the spider does not refetch them."""
+    with factory() as session:
+        return seen_guids(session, source, guids)

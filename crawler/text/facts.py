@@ -9,7 +9,7 @@ still different stories. A rewrite of one story, however freely worded, keeps it
 So a story's facts are read from its text by closed word classes that need no language
 model: numbers, countries (names and nationality adjectives folded to one key), weekdays
 and months. Two stories whose facts of one class are both present and mostly different
-are not merged (crawler.dedup.is_same_story). Subsets agree: a version that drops a
+are not merged (crawler.text.fingerprints.is_same_story). Subsets agree: a version that drops a
 paragraph drops facts without contradicting the others.
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from crawler.arabic import normalize
+from crawler.text.arabic import normalize
 
 # Country -> the ways Arabic news names it (as printed; normalised when the table is built).
 _COUNTRIES: dict[str, tuple[str, ...]] = {

@@ -23,8 +23,8 @@ from html import escape
 from pathlib import Path
 from typing import Callable
 
-from tests.fixtureweb import ALPHA_ARTICLES, BETA_ARTICLES, Article, rss, wp_page
-from tests.webserver import Hit, Request, Resp, Site, Web
+from tests.web.fixtureweb import ALPHA_ARTICLES, BETA_ARTICLES, Article, rss, wp_page
+from tests.web.server import Hit, Request, Resp, Site, Web
 
 MAX_HOLD = 30.0  # no raw fault holds a socket longer than this, whatever the test does
 
