@@ -302,7 +302,7 @@ def start_hostile(tmp: Path) -> Hostile:
     # 404 and 9 000 off-site ones (dropped without a request: keeps the test quick).
     s = sites["dead"]
     g = ordinary("dead")
-    dead = [stub(s.url(f"/news/dead-{i}/"), f"d{i}") if i % 10 == 0 else
+    dead = [stub(s.url(f"/news/gone-{i}/"), f"d{i}") if i % 10 == 0 else
             stub(f"http://tracker.invalid/c/{i}", f"t{i}") for i in range(DEAD_LINKS)]
     feed("dead", [g[0], *dead[: DEAD_LINKS // 2], g[1], *dead[DEAD_LINKS // 2:], g[2]])
 
