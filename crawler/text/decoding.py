@@ -74,9 +74,9 @@ def candidate_encodings(body: bytes, declared: str | None) -> list[str]:
 def decode_html(body: bytes, declared: str | None = None) -> str:
     """Decode a page keeping its text: BOM, then the declared encodings judged by their
     share of invalid sequences, then windows-1256; control characters removed."""
-    bom, bom_len = read_bom(body)
-    if bom:
-        return strip_controls(body[bom_len:].decode(bom, "replace"))
+    bom, mark = read_bom(body)
+    if bom and mark:
+        return strip_controls(body[len(mark):].decode(bom, "replace"))
     for enc in candidate_encodings(body, declared):
         try:
             return strip_controls(body.decode(enc))
