@@ -26,6 +26,9 @@ ROBOTS_MAX_AGE = 24 * 3600
 #: Tries of a robots.txt before its host is settled as unreachable for the run: the worst
 #: a mute host costs a source is this many crawl.timeout's.
 ROBOTS_TRIES = 2
+#: Seconds one robots.txt try may take (at most crawl.timeout): a few hundred bytes that
+#: any working server sends at once. A mute host costs ROBOTS_TRIES x this, not more.
+ROBOTS_TIMEOUT = 10.0
 
 # -- sources (config.yaml `sources:`) -------------------------------------------------------
 SCHEDULE = "*/30 * * * *"

@@ -190,6 +190,7 @@ class FeedStateMiddleware:
 
 ROBOTS_MAX_AGE = defaults.ROBOTS_MAX_AGE
 ROBOTS_TRIES = defaults.ROBOTS_TRIES
+ROBOTS_TIMEOUT = defaults.ROBOTS_TIMEOUT
 
 
 def robots_lifetime(headers: dict[str, str], status: int, now: datetime) -> float:
@@ -259,7 +260,7 @@ class RobotsMiddleware(RobotsTxtMiddleware):
     def __init__(self, crawler: Any) -> None:
         super().__init__(crawler)
         self.database: str | None = crawler.settings.get("DEFNEWS_DATABASE")
-        self.timeout = crawler.settings.getfloat("DOWNLOAD_TIMEOUT", 180)
+        self.timeout = min(crawler.settings.getfloat("DOWNLOAD_TIMEOUT", 180), ROBOTS_TIMEOUT)
         self.unreachable: dict[str, str] = {}  # netloc -> why, for the rest of the run
         self.factory = None
         self.engine = None
@@ -310,7 +311,8 @@ class RobotsMiddleware(RobotsTxtMiddleware):
 
     async def _fetch(self, key: str, netloc: str, request: Request) -> None:
         robotsreq = Request(f"{key}/robots.txt", priority=self.DOWNLOAD_PRIORITY, callback=NO_CALLBACK,
-                            meta={"dont_obey_robotstxt": True, "max_retry_times": ROBOTS_TRIES - 1})
+                            meta={"dont_obey_robotstxt": True, "max_retry_times": ROBOTS_TRIES - 1,
+                                  "download_timeout": self.timeout})
         started = time.monotonic()
         try:
             resp = await self.crawler.engine.download_async(robotsreq)

@@ -281,7 +281,9 @@ class NewsSpider(scrapy.Spider):
 
     def seed_failed(self, failure: Failure) -> None:
         request = failure.request
-        self.seed_error(f"{request.meta.get('seed', 'seed')} {request.url} failed: {_reason(failure)}")
+        _, kind = failure_kind(failure)
+        why = kind if kind == "host unreachable" else _reason(failure)  # the warning says why
+        self.seed_error(f"{request.meta.get('seed', 'seed')} {request.url} failed: {why}")
 
     def seed_error(self, what: str) -> None:
         """A feed, sitemap or listing page that gave nothing: reported per source, counted

@@ -3,6 +3,7 @@ text, so none of them may raise on it, and those that normalise must be idempote
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 from hypothesis import HealthCheck, given, settings
@@ -24,6 +25,7 @@ arabic_text = st.text(alphabet=st.sampled_from(ARABIC + " \n\t.:-|«»0123456789
                       max_size=400)
 any_text = st.one_of(arabic_text, st.text(max_size=300))
 NOW = datetime(2025, 3, 1, tzinfo=timezone.utc)
+CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @PROPS
@@ -92,6 +94,7 @@ def test_facts_never_raise_and_agree_with_themselves(a, b):
                                                  "iso-8859-1", "no-such-charset"]))
 def test_decoding_never_raises_and_leaves_no_control_characters(body, declared):
     text = decode_html(body, declared)
+    assert not CONTROLS.search(text)
     assert strip_controls(text) == text
 
 
