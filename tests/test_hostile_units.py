@@ -15,7 +15,7 @@ from twisted.python.failure import Failure
 from crawler.middlewares import ROBOTS_MAX_AGE, network_error_kind, redirect_problem, robots_lifetime
 from crawler.text.decoding import decode_html, invalid_share
 from crawler.text.extract import extract_record
-from crawler.text.parsing import flatten_deep_markup, parse_html
+from crawler.text.parsing import MAX_ELEMENTS, MAX_RUN, flatten_deep_markup, parse_html, parse_page
 from spiders.news import failure_kind, link_problem, sitemap_entries
 from storage.db import open_db
 from storage.robots import fresh_robots, keep_robots
@@ -71,6 +71,21 @@ def test_ordinary_pages_are_not_flattened():
     tree = parse_html(html)
     assert len(tree.xpath("//div")) == 50
     assert flatten_deep_markup("<div><div><p>a</p></div></div>", max_depth=1) == "<div>a</div>"
+
+
+def test_node_budget_keeps_the_story_around_a_flood_of_elements():
+    """Defence: bound_nodes (inline tags stripped, floods collapsed, glued runs cut); the
+    page is then extracted in trafilatura's fast mode. Before: a 5 MB page of <span>s held
+    an extraction worker for more than ten minutes."""
+    for flood in ("<span>x</span>" * 60_000, "<p>x</p>" * 60_000):
+        html = f"<html><body><article><p>{FIVE_PARAS[0]}</p><div>{flood}</div><p>{FIVE_PARAS[1]}</p></article></body></html>"
+        tree, crowded = parse_page(html)
+        assert crowded
+        assert sum(1 for _ in tree.iter()) <= MAX_ELEMENTS
+        text = tree.text_content()
+        assert FIVE_PARAS[0] in text and FIVE_PARAS[1] in text
+        assert "x" * (MAX_RUN + 1) not in text
+    assert parse_page(f"<html><body><p>{FIVE_PARAS[0]}</p></body></html>")[1] is False
 
 
 # -- links, failures, redirects ---------------------------------------------------------

@@ -15,7 +15,7 @@ import trafilatura
 
 from crawler.items import FeedMeta, Record
 from crawler.text.decoding import decode_html
-from crawler.text.parsing import parse_html
+from crawler.text.parsing import parse_html, parse_page
 from crawler.urls import choose_canonical
 
 # Decoding and the bounded parse are pure functions of their own (crawler/text/), shared
@@ -263,13 +263,14 @@ def extract_record(
         fetched_at = fetched_at.replace(tzinfo=timezone.utc)
     final_url = final_url or url
     html_text = decode_html(body, encoding)
-    tree = parse_tree(html_text)
+    tree, crowded = parse_page(html_text)
     if tree is None:
         return None
     prepared = prepare_tree(tree)
     doc = trafilatura.bare_extraction(
         copy.deepcopy(prepared),
         url=final_url,
+        fast=crowded,  # a page over the node budget (crawler/text/parsing.py)
         include_comments=False,
         include_tables=True,
         with_metadata=True,
