@@ -14,7 +14,7 @@ from storage.corrections import apply_corrections, recheck_due, stories_to_reche
 from storage.db import open_db
 from storage.models import CrawlRun, Story
 from storage.stories import store_records
-from tests.fixtureweb import ALPHA_ARTICLES
+from tests.web.fixtureweb import ALPHA_ARTICLES
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 MIN = timedelta(minutes=1)
