@@ -69,4 +69,6 @@ class RunCounts:
     failed: int = 0
     empty: int = 0
     skipped: int = 0
+    updated: int = 0  # stored stories re-checked and found corrected (updated in place)
+    recheck_kept: int = 0  # re-checked pages that gave no or much less text: not used
     errors: list[str] = field(default_factory=list)

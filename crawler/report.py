@@ -33,7 +33,7 @@ from storage.models import Story
 
 #: Summary columns and the RunCounts field each shows.
 COLUMNS = (("fetched", "pages"), ("new", "new"), ("duplicate", "duplicates"), ("existing", "exists"),
-           ("rejected", "rejected"), ("failed", "failed"), ("skipped", "skipped"))
+           ("updated", "updated"), ("rejected", "rejected"), ("failed", "failed"), ("skipped", "skipped"))
 
 
 def print_summary(results: Sequence[RunCounts], out: IO[str]) -> None:
@@ -111,7 +111,9 @@ def build_feed(stories: Sequence[Story], sources: Sequence[str] = ()) -> FeedGen
     for story in stories:
         fetched = as_utc(story.fetched_at) or utcnow()
         published = as_utc(story.published_at)
-        updated = published or fetched
+        # A story corrected after publishing (storage/corrections.py) is updated then:
+        # readers show an entry again when its <updated> moves.
+        updated = as_utc(getattr(story, "updated_at", None)) or published or fetched
         newest = updated if newest is None or updated > newest else newest
         fe = fg.add_entry(order="append")
         fe.id(xml_safe(story.url))

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
+from crawler.config import ConfigError, parse_config
 from crawler.items import Record
 from crawler.text.revisions import is_degraded, version_hash
 from storage.corrections import apply_corrections, recheck_due, stories_to_recheck
@@ -85,6 +86,14 @@ def test_stories_to_recheck_window_schedule_and_switch(tmp_path):
     assert stories_to_recheck(factory, "alpha", 48, now=now) == []
     assert [r.url for r in stories_to_recheck(factory, "alpha", 48, now=now + 30 * MIN)] == ["http://a.example/1"]
     engine.dispose()
+
+
+def test_recheck_hours_is_a_validated_source_key():
+    src = {"name": "a", "url": "https://a.example/"}
+    assert parse_config({"sources": [src]}).sources[0].recheck_hours == 48
+    assert parse_config({"sources": [{**src, "recheck_hours": 0}]}).sources[0].recheck_hours == 0
+    with pytest.raises(ConfigError, match=r"sources\[0\]\.recheck_hours"):
+        parse_config({"sources": [{**src, "recheck_hours": -1}]}, "c.yaml")
 
 
 # -- what ---------------------------------------------------------------------------------
