@@ -33,7 +33,7 @@ from storage.models import Story
 
 #: Summary columns and the RunCounts field each shows.
 COLUMNS = (("fetched", "pages"), ("new", "new"), ("duplicate", "duplicates"), ("existing", "exists"),
-           ("updated", "updated"), ("rejected", "rejected"), ("failed", "failed"), ("skipped", "skipped"))
+           ("rejected", "rejected"), ("failed", "failed"), ("skipped", "skipped"))
 
 
 def print_summary(results: Sequence[RunCounts], out: IO[str]) -> None:
@@ -50,6 +50,9 @@ def print_summary(results: Sequence[RunCounts], out: IO[str]) -> None:
     console = Console(file=out, width=max(100, 0), highlight=False, soft_wrap=True)
     console.print(table)
     for r in results:
+        if r.updated:  # corrections found by re-checks (storage/corrections.py)
+            console.print(f"  {r.source}: {r.updated} stored stories updated: corrected at the source",
+                          markup=False)
         for err in r.errors:
             console.print(f"  {err}", markup=False)
 

@@ -105,12 +105,13 @@ def write_csv(rows: Iterable[dict], out: IO[str], *, excel: bool = False) -> int
     n = 0
     if excel:
         for row in rows:
-            writer.writerow([neutralise_formula("" if row[c] is None else str(row[c])) for c in COLUMNS])
+            writer.writerow([neutralise_formula("" if row.get(c) is None else str(row[c])) for c in COLUMNS])
             n += 1
         return n
     # csv writes None as "" and numbers with str(): the cells need no conversion here.
+    # Rows from elsewhere than iter_rows may lack the columns after the contract's.
     for row in rows:
-        writer.writerow([row[c] for c in COLUMNS])
+        writer.writerow([row.get(c) for c in COLUMNS])
         n += 1
     return n
 
@@ -118,6 +119,8 @@ def write_csv(rows: Iterable[dict], out: IO[str], *, excel: bool = False) -> int
 def write_jsonl(rows: Iterable[dict], out: IO[str]) -> int:
     n = 0
     for row in rows:
+        if len(row) != len(COLUMNS):  # not from iter_rows: every column, in order
+            row = {c: row.get(c) for c in COLUMNS}
         out.write(json.dumps(row, ensure_ascii=False))
         out.write("\n")
         n += 1
