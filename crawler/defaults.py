@@ -26,6 +26,16 @@ RETRY_HTTP_CODES = (500, 502, 503, 504, 522, 524, 408, 429)
 SCHEDULE = "*/30 * * * *"
 TIMEZONE = "UTC"
 
+# -- OPML import (crawler/opml.py) ---------------------------------------------------------
+#: An OPML file larger than this is not a subscription list (10 MB holds ~50k feeds).
+OPML_MAX_BYTES = 10_000_000
+#: More feeds than this in one import is a mistake or an attack, not a reading list.
+OPML_MAX_FEEDS = 5000
+#: Folders nest one or two deep in real files; deeper is a malformed or hostile one.
+OPML_MAX_DEPTH = 32
+#: Longest source name made from an imported feed's host or title.
+SOURCE_NAME_MAX = 40
+
 # -- corrections (storage/corrections.py, crawler/text/revisions.py) ------------------------
 #: Stories first seen in the last this many hours are re-checked (config.yaml per source:
 #: `recheck_hours`; 0 disables).

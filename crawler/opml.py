@@ -43,16 +43,10 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import SingleQuotedScalarString
 from ruamel.yaml.util import load_yaml_guess_indent
 
+from crawler import defaults
 from crawler.config import Config, ConfigError, SourceConfig, parse_config
 from crawler.urls import canonical_url, site_of
 
-#: An OPML file larger than this is not a subscription list (10 MB holds ~50k feeds).
-MAX_OPML_BYTES = 10_000_000
-#: More feeds than this in one import is a mistake or an attack, not a reading list.
-MAX_OPML_FEEDS = 5000
-#: Folders nest one or two deep in real files; deeper is a malformed or hostile one.
-MAX_OPML_DEPTH = 32
-MAX_NAME_LENGTH = 40
 # Characters XML 1.0 cannot carry at all, even escaped.
 _XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -106,8 +100,8 @@ class OpmlFeed:
 def parse_opml(data: bytes, origin: str) -> list[OpmlFeed]:
     """The feed outlines (those with an ``xmlUrl``) of an OPML document, in order, folders
     walked; raises OpmlError naming ``origin`` when the file is not usable OPML."""
-    if len(data) > MAX_OPML_BYTES:
-        raise OpmlError(f"{origin}: larger than {MAX_OPML_BYTES} bytes: not an OPML subscription list")
+    if len(data) > defaults.OPML_MAX_BYTES:
+        raise OpmlError(f"{origin}: larger than {defaults.OPML_MAX_BYTES} bytes: not an OPML subscription list")
     try:
         root = safe_fromstring(data, forbid_dtd=True)  # OPML has no DTD: none is read
     except DefusedXmlException as exc:
@@ -124,9 +118,9 @@ def parse_opml(data: bytes, origin: str) -> list[OpmlFeed]:
     stack: list[tuple[str, Any]] = [("", body)]
     while stack:
         prefix, parent = stack.pop()
-        if prefix.count(".") > MAX_OPML_DEPTH:
+        if prefix.count(".") > defaults.OPML_MAX_DEPTH:
             raise OpmlError(f"{origin}: outline {prefix[:40]}...: folders nested deeper than "
-                            f"{MAX_OPML_DEPTH} levels")
+                            f"{defaults.OPML_MAX_DEPTH} levels")
         children = [el for el in parent if _local(el.tag) == "outline"]
         for i, el in reversed(list(enumerate(children, 1))):
             stack.append((f"{prefix}{i}.", el))
@@ -137,8 +131,8 @@ def parse_opml(data: bytes, origin: str) -> list[OpmlFeed]:
             feeds.append(OpmlFeed(where=f"outline {prefix.rstrip('.')}",
                                   title=attrs.get("title") or attrs.get("text") or "",
                                   xml_url=attrs["xmlurl"], html_url=attrs.get("htmlurl", "")))
-            if len(feeds) > MAX_OPML_FEEDS:
-                raise OpmlError(f"{origin}: more than {MAX_OPML_FEEDS} feeds: import it in parts")
+            if len(feeds) > defaults.OPML_MAX_FEEDS:
+                raise OpmlError(f"{origin}: more than {defaults.OPML_MAX_FEEDS} feeds: import it in parts")
     return feeds
 
 
@@ -209,7 +203,7 @@ def _home_of(url: str) -> str:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:MAX_NAME_LENGTH].strip("-")
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:defaults.SOURCE_NAME_MAX].strip("-")
 
 
 def source_name(title: str, xml_url: str, html_url: str, taken: set[str]) -> str:
@@ -230,10 +224,10 @@ def source_name(title: str, xml_url: str, html_url: str, taken: set[str]) -> str
     candidates = [c for c in (base, f"{base}-{words}" if base and words and words != base else "",
                               words) if c]
     for c in candidates:
-        c = c[:MAX_NAME_LENGTH].strip("-")
+        c = c[:defaults.SOURCE_NAME_MAX].strip("-")
         if c and c not in taken:
             return c
-    stem = (candidates[0] if candidates else "feed")[:MAX_NAME_LENGTH - 4].strip("-")
+    stem = (candidates[0] if candidates else "feed")[:defaults.SOURCE_NAME_MAX - 4].strip("-")
     n = 2
     while f"{stem}-{n}" in taken:
         n += 1

@@ -87,7 +87,7 @@ def apply_corrections(factory: sessionmaker[Session],
 
     One outcome per item, in order: "updated" (headline or text changed), "unchanged"
     (same wording; new validators, if the page sent others, are kept so the next check
-    can be a 304), "kept" (the new text is much shorter: the stored version stays) or
+    can be a 304; a story stored before page hashes were kept gets its first one), "kept" (the new text is much shorter: the stored version stays) or
     "missing" (the story is no longer stored). One transaction for the batch.
     """
     if not corrections:
@@ -105,9 +105,17 @@ def apply_corrections(factory: sessionmaker[Session],
                 outcomes.append("missing")
                 continue
             new_hash = record.page_hash or version_hash(record.title, record.text)
-            old_hash = old["page_hash"] or version_hash(old["title"], old["text"])
             validators = {"etag": record.etag, "last_modified": record.last_modified}
-            if new_hash == old_hash:
+            if not old["page_hash"]:
+                # Stored before versions were kept (migration 0004): its title may be a
+                # feed's and its text cleaned by older rules, so a difference proves
+                # nothing. This version becomes the one later re-checks compare with.
+                session.execute(update(STORIES).where(STORIES.c.id == sid)
+                                .values(page_hash=new_hash, **validators))
+                old.update(page_hash=new_hash, **validators)
+                outcomes.append("unchanged")
+                continue
+            if new_hash == old["page_hash"]:
                 if (old["etag"], old["last_modified"]) != (record.etag, record.last_modified):
                     session.execute(update(STORIES).where(STORIES.c.id == sid).values(**validators))
                 outcomes.append("unchanged")

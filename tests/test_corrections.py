@@ -10,9 +10,11 @@ from sqlalchemy import select, update
 
 from crawler.config import ConfigError, parse_config
 from crawler.items import Record
+from crawler.report import build_feed
 from crawler.text.revisions import is_degraded, version_hash
 from storage.corrections import apply_corrections, recheck_due, stories_to_recheck
 from storage.db import open_db
+from storage.export import iter_rows, story_query
 from storage.models import CrawlRun, Story
 from storage.stories import store_records
 from tests.web.fixtureweb import ALPHA_ARTICLES
@@ -25,7 +27,9 @@ def _record(i: int, url: str, fetched_at: datetime, **kw) -> Record:
     a = ALPHA_ARTICLES[i]
     r = Record(source="alpha", url=url, title=a.title, text="\n\n".join(a.paragraphs), author="",
                published_at=a.published, date_source="meta", language="ar", fetched_at=fetched_at)
-    return replace(r, **kw)
+    r = replace(r, **kw)
+    r.page_hash = kw.get("page_hash") or version_hash(r.title, r.text)  # as extract_record does
+    return r
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -108,7 +112,7 @@ def test_degraded_means_much_less_text():
 
 def test_a_correction_updates_in_place_and_keeps_identity_and_cluster(factory):
     original, copy = store_records(factory, [
-        _record(0, "http://a.example/orig", T0, page_hash=version_hash(ALPHA_ARTICLES[0].title, "\n\n".join(ALPHA_ARTICLES[0].paragraphs))),
+        _record(0, "http://a.example/orig", T0),
         _record(0, "http://b.example/copy", T0 + MIN, etag='"v1"'),
     ])
     assert copy.status == "duplicate" and copy.duplicate_of == original.story_id
@@ -148,9 +152,36 @@ def test_a_broken_new_version_never_replaces_the_stored_one(factory):
     assert _row(factory, o.story_id) == before
 
 
-def test_existing_rows_without_a_page_hash_compare_by_their_stored_text(factory):
+def test_a_story_stored_before_page_hashes_gets_a_baseline_not_an_update(factory):
+    """Its stored title may be a feed's and its text cleaned by older rules: the first
+    re-check records what the page says now, later ones compare with that."""
     (o,) = store_records(factory, [_record(3, "http://a.example/z", T0)])
     with factory.begin() as s:  # a story stored before the migration
         s.execute(update(Story).where(Story.id == o.story_id).values(page_hash=""))
-    same = _record(3, "http://a.example/z", T0 + MIN)
-    assert apply_corrections(factory, [(o.story_id, same)]) == ["unchanged"]
+    page = _record(3, "http://a.example/z", T0 + MIN, title="عنوان الصفحة نفسها", etag='"p1"')
+    assert apply_corrections(factory, [(o.story_id, page)]) == ["unchanged"]
+    row = _row(factory, o.story_id)
+    assert row["title"] == ALPHA_ARTICLES[3].title and row["revision"] == 0 and row["updated_at"] is None
+    assert row["page_hash"] == page.page_hash and row["etag"] == '"p1"'
+    corrected = _record(3, "http://a.example/z", T0 + 2 * MIN, title="عنوان مصحح")
+    assert apply_corrections(factory, [(o.story_id, corrected)]) == ["updated"]
+
+
+# -- where the reader sees it ------------------------------------------------------------
+
+def test_a_correction_shows_in_the_export_and_the_atom_feed(tmp_path):
+    engine, factory = open_db(f"sqlite:///{tmp_path / 'r.db'}")
+    a, b = store_records(factory, [_record(4, "http://a.example/r1", T0), _record(5, "http://a.example/r2", T0)])
+    fixed = _record(4, "http://a.example/r1", T0 + MIN, title="عنوان مصحح بعد النشر")
+    assert apply_corrections(factory, [(a.story_id, fixed)]) == ["updated"]
+    with factory() as s:
+        rows = {r["id"]: r for r in iter_rows(s, story_query())}
+        stories = list(s.scalars(select(Story).order_by(Story.id)))
+    assert rows[b.story_id]["updated_at"] == ""
+    updated_at = datetime.fromisoformat(rows[a.story_id]["updated_at"])
+    assert updated_at > T0 and list(rows[a.story_id])[:10] == [
+        "id", "source", "url", "title", "published_at", "author", "language", "text", "duplicate_of", "fetched_at"]
+    entries = {e.id(): e for e in build_feed(stories).entry()}
+    assert entries["http://a.example/r1"].updated() == updated_at
+    assert entries["http://a.example/r2"].updated() == ALPHA_ARTICLES[5].published
+    engine.dispose()

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 import crawler.opml as opml
+from crawler import defaults
 from crawler.cli import main
 from crawler.config import load_config, parse_config
 from crawler.opml import OpmlError, parse_opml, plan_import, sources_opml
@@ -151,7 +152,7 @@ def test_hostile_or_malformed_opml_exits_2_and_writes_nothing(tmp_path, capsys, 
 
 
 def test_oversized_opml_is_refused_before_parsing(tmp_path, monkeypatch):
-    monkeypatch.setattr(opml, "MAX_OPML_BYTES", 100)
+    monkeypatch.setattr(defaults, "OPML_MAX_BYTES", 100)
     with pytest.raises(OpmlError, match="larger than 100 bytes"):
         parse_opml(OPML.encode(), "big.opml")
 
