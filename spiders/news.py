@@ -28,8 +28,8 @@ from crawler import defaults
 from crawler.config import SourceConfig
 from crawler.items import FeedMeta, Page
 from crawler.urls import canonical_url, strip_tracking
-from storage.db import open_db
 from storage.corrections import stories_to_recheck
+from storage.db import open_db
 from storage.stories import known_guids, stored_urls
 
 log = logging.getLogger(__name__)
