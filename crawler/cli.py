@@ -180,6 +180,7 @@ def cmd_export(args: argparse.Namespace, cfg: Config) -> int:
 
 def cmd_sources(args: argparse.Namespace, cfg: Config) -> int:
     if args.opml:
+        sys.stdout.reconfigure(encoding="utf-8")  # the document says it is UTF-8
         sys.stdout.write(sources_opml(cfg.sources, created=datetime.now(timezone.utc)))
         return EXIT_OK
     if args.import_opml:
