@@ -52,8 +52,8 @@ def crawl_one(name: str, timeout: float, retries: int) -> dict:
         finally:
             h.stop()
     rss = re.search(r"MAXRSS_KB (\d+)", proc.stdout)
-    own = re.search(rf"^.\s*{name}\s.*?(\d+\.\d)s\s", proc.stdout, re.M)
-    lines = [ln.strip() for ln in proc.stdout.splitlines() if ln.startswith("  ")]
+    own = re.search(rf"time per source: .*\b{name} (\d+\.\d) s", proc.stdout)
+    lines = [ln.strip() for ln in proc.stdout.splitlines() if ln.startswith("  ") and "time per source" not in ln]
     return {"site": name, "rc": proc.returncode, "wall": wall, "own": float(own.group(1)) if own else None,
             "rss_mib": int(rss.group(1)) / 1024 if rss else None, "stored": stored, "lines": lines}
 

@@ -43,15 +43,20 @@ def print_summary(results: Sequence[RunCounts], out: IO[str]) -> None:
     table.add_column("status", justify="left")
     for header, _ in COLUMNS:
         table.add_column(header, justify="right")
-    # Wall time per source: what its worst case (timeouts, a settled host) cost this run.
-    table.add_column("time", justify="right")
     for r in results:
-        table.add_row(r.source, r.status, *(str(getattr(r, f)) for _, f in COLUMNS), f"{r.seconds:.1f}s")
+        table.add_row(r.source, r.status, *(str(getattr(r, f)) for _, f in COLUMNS))
     if len(results) > 1:
-        table.add_row("total", "", *(str(sum(getattr(r, f) for r in results)) for _, f in COLUMNS), "")
+        table.add_row("total", "", *(str(sum(getattr(r, f) for r in results)) for _, f in COLUMNS))
     console = Console(file=out, width=max(100, 0), highlight=False, soft_wrap=True)
     console.print(table)
+    # Wall time per source (a line, not a column: summary parsers keep their columns):
+    # what each source's worst case - timeouts, a settled host - cost this run.
+    console.print("  time per source: " + ", ".join(f"{r.source} {r.seconds:.1f} s" for r in results),
+                  markup=False)
     for r in results:
+        if r.updated:  # corrections found by re-checks (storage/corrections.py)
+            console.print(f"  {r.source}: {r.updated} stored stories updated: corrected at the source",
+                          markup=False)
         for err in r.errors:
             console.print(f"  {err}", markup=False)
         for w in r.warnings:
@@ -123,7 +128,9 @@ def build_feed(stories: Sequence[Story], sources: Sequence[str] = ()) -> FeedGen
     for story in stories:
         fetched = as_utc(story.fetched_at) or utcnow()
         published = as_utc(story.published_at)
-        updated = published or fetched
+        # A story corrected after publishing (storage/corrections.py) is updated then:
+        # readers show an entry again when its <updated> moves.
+        updated = as_utc(getattr(story, "updated_at", None)) or published or fetched
         newest = updated if newest is None or updated > newest else newest
         fe = fg.add_entry(order="append")
         fe.id(xml_safe(story.url))

@@ -16,6 +16,7 @@ import trafilatura
 from crawler.items import FeedMeta, Record
 from crawler.text.decoding import decode_html
 from crawler.text.parsing import parse_html, parse_page
+from crawler.text.revisions import version_hash
 from crawler.urls import choose_canonical
 
 # Decoding and the bounded parse are pure functions of their own (crawler/text/), shared
@@ -285,6 +286,9 @@ def extract_record(
     raw_text = restore_subheadings(prepared, meta.get("text") or "")
     site_name = site_name_of(tree, meta.get("sitename") or "")
     title = choose_title(tree, feed.title if feed else "", meta.get("title") or "", site_name)
+    # The page's own headline, which a re-check (no feed entry) sees: what page_hash keeps.
+    page_title = (choose_title(tree, "", meta.get("title") or "", site_name)
+                  if feed is not None and feed.title.strip() else title)
     text = clean_text(
         raw_text,
         title=title,
@@ -314,4 +318,5 @@ def extract_record(
         relevance=score(title, text),
         guid=feed.guid if feed else "",
         site_name=site_name,
+        page_hash=version_hash(page_title.strip(), text),
     )
