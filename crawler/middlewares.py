@@ -31,10 +31,12 @@ from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.http.request import NO_CALLBACK
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 from w3lib.url import canonicalize_url
 
 from crawler import defaults
@@ -248,6 +250,44 @@ def network_error_kind(exc: BaseException) -> str:
                                "ResponseNeverReceived", "ResponseFailed", "DownloadFailed")):
         return "connection reset"
     return type(exc).__name__
+
+
+def failure_kind(failure: Failure) -> tuple[str, str]:
+    """("skipped" | "failed", kind) of a failed request: the kinds the summary counts.
+
+    Skipped: the page was refused on purpose (size, redirects, off-site, robots.txt).
+    Failed: the server or the network did not deliver it.
+    """
+    value = failure.value
+    text = f"{type(value).__name__}: {value}"
+    request = getattr(failure, "request", None)
+    if isinstance(value, HttpError):
+        status = value.response.status
+        if 300 <= status < 400:
+            return "skipped", "bad redirect"  # to file://, data:, or without a Location
+        return "failed", f"HTTP {status}"
+    if "max size" in text or "DOWNLOAD_MAXSIZE" in text or "larger than download max size" in text:
+        return "skipped", "too large"
+    if isinstance(value, IgnoreRequest):
+        msg = str(value)
+        for kind in ("redirect loop", "off-site redirect", "bad redirect"):  # RedirectGuardMiddleware
+            if msg.startswith(kind + ":"):
+                return "skipped", kind
+        if "max redirections" in msg:
+            chain = (request.meta.get("redirect_urls") or []) if request is not None else []
+            loop = len(set(chain)) < len(chain) or (request is not None and request.url in chain)
+            return "skipped", "redirect loop" if loop else "redirect chain too long"
+        if "offsite" in msg.lower():
+            redirected = request is not None and request.meta.get("redirect_urls")
+            return "skipped", "off-site redirect" if redirected else "off-site"
+        if "robots.txt" in msg and "Forbidden" in msg:
+            return "skipped", "robots.txt"
+        if "unreachable" in msg:
+            return "failed", "host unreachable"
+        if "Retry-After" in msg:
+            return "skipped", "Retry-After"
+        return "skipped", "ignored"
+    return "failed", network_error_kind(value)
 
 
 def _headers(response: Response) -> dict[str, str]:

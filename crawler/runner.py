@@ -24,7 +24,8 @@ from crawler.config import Config, SourceConfig
 from crawler.items import RunCounts
 from crawler.settings import scrapy_settings
 from crawler.text.page import warm_up
-from spiders.news import NewsSpider, failure_kind
+from crawler.middlewares import failure_kind
+from spiders.news import NewsSpider
 
 log = logging.getLogger(__name__)
 

@@ -18,18 +18,17 @@ import feedparser
 import scrapy
 from lxml import etree
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider, IgnoreRequest
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from scrapy.linkextractors import LinkExtractor
-from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
 from twisted.python.failure import Failure
 
 from crawler import defaults
 from crawler.config import SourceConfig
 from crawler.items import FeedMeta, Page
-from crawler.middlewares import network_error_kind
-from crawler.urls import canonical_url, strip_tracking
+from crawler.middlewares import failure_kind
+from crawler.urls import canonical_url, link_problem, strip_tracking
 from storage.corrections import stories_to_recheck
 from storage.db import open_db
 from storage.stories import known_guids, stored_urls
@@ -48,61 +47,6 @@ NOT_ARTICLE = re.compile(
 
 
 _OLD_STAT_NAMES = {"not HTML": "defnews/skipped_not_html", "too large": "defnews/skipped_size"}
-
-
-def link_problem(url: str) -> str | None:
-    """Why a link cannot be an article request ("bad link"), None when it can.
-
-    Only http(s) URLs with a host are fetched: ``javascript:``, ``data:``, ``file:``,
-    ``mailto:`` links and malformed URLs in a stranger's feed cost that entry alone.
-    """
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        return "bad link"
-    if parts.scheme.lower() not in ("http", "https") or not host:
-        return "bad link"
-    return None
-
-
-def failure_kind(failure: Failure) -> tuple[str, str]:
-    """("skipped" | "failed", kind) of a failed request: the kinds the summary counts.
-
-    Skipped: the page was refused on purpose (size, redirects, off-site, robots.txt).
-    Failed: the server or the network did not deliver it.
-    """
-    value = failure.value
-    text = f"{type(value).__name__}: {value}"
-    request = getattr(failure, "request", None)
-    if isinstance(value, HttpError):
-        status = value.response.status
-        if 300 <= status < 400:
-            return "skipped", "bad redirect"  # to file://, data:, or without a Location
-        return "failed", f"HTTP {status}"
-    if "max size" in text or "DOWNLOAD_MAXSIZE" in text or "larger than download max size" in text:
-        return "skipped", "too large"
-    if isinstance(value, IgnoreRequest):
-        msg = str(value)
-        for kind in ("redirect loop", "off-site redirect", "bad redirect"):  # RedirectGuardMiddleware
-            if msg.startswith(kind + ":"):
-                return "skipped", kind
-        if "max redirections" in msg:
-            chain = (request.meta.get("redirect_urls") or []) if request is not None else []
-            loop = len(set(chain)) < len(chain) or (request is not None and request.url in chain)
-            return "skipped", "redirect loop" if loop else "redirect chain too long"
-        if "offsite" in msg.lower():
-            redirected = request is not None and request.meta.get("redirect_urls")
-            return "skipped", "off-site redirect" if redirected else "off-site"
-        if "robots.txt" in msg and "Forbidden" in msg:
-            return "skipped", "robots.txt"
-        if "unreachable" in msg:
-            return "failed", "host unreachable"
-        if "Retry-After" in msg:
-            return "skipped", "Retry-After"
-        return "skipped", "ignored"
-    return "failed", network_error_kind(value)
 
 
 def _entry_datetime(entry: Any) -> datetime | None:

@@ -12,11 +12,12 @@ from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.middlewares import ROBOTS_MAX_AGE, network_error_kind, redirect_problem, robots_lifetime
+from crawler.middlewares import ROBOTS_MAX_AGE, failure_kind, network_error_kind, redirect_problem, robots_lifetime
 from crawler.text.decoding import decode_html, invalid_share
 from crawler.text.extract import extract_record
 from crawler.text.parsing import MAX_ELEMENTS, MAX_RUN, flatten_deep_markup, parse_html, parse_page
-from spiders.news import failure_kind, link_problem, sitemap_entries
+from crawler.urls import link_problem
+from spiders.news import sitemap_entries
 from storage.db import open_db
 from storage.robots import fresh_robots, keep_robots
 from tests.web.hostile import FIVE_PARAS, deep_page, gzip_bomb, mixed_bytes_page
