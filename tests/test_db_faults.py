@@ -4,12 +4,12 @@ other tests share is not touched). Each test names the defence it checks."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import threading
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -118,8 +118,6 @@ def test_postgresql_restarted_during_a_crawl(pg_schema_url, tmp_path):
         cfg = tmp_path / "config.yaml"
         cfg.write_text(config_yaml(sites, via_proxy), encoding="utf-8")
         env = {"PYTHONPATH": str(ROOT)}
-        import os
-
         proc = subprocess.Popen([*defnews_cmd(), "--config", str(cfg), "crawl"], cwd=ROOT,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env={**os.environ, **env}, stdin=subprocess.DEVNULL)
