@@ -57,6 +57,7 @@ class StorePipeline:
         self._to_store: list[tuple[Page, Processed]] = []  # extracted, waiting for the writer
         self._writer: asyncio.Future | None = None
         self._closing = False
+        self.store_failures = 0  # batches the database refused (a restart, a full disk)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "StorePipeline":
@@ -108,8 +109,9 @@ class StorePipeline:
         seeds_ok = int(self.stats.get_value("defnews/seeds_ok", 0))
         if stopped:
             c.status = "interrupted"
-        elif seeds_ok == 0 and c.pages == 0 and seed_errors:
-            c.status = "failed"
+        elif (seeds_ok == 0 and c.pages == 0 and seed_errors) or self.store_failures \
+                or self.stats.get_value("defnews/database_lost"):
+            c.status = "failed"  # pages fetched but not stored: the run must not look ok
         else:
             c.status = "ok"
         c.failed += int(self.stats.get_value("defnews/seed_failed", 0))
@@ -117,7 +119,13 @@ class StorePipeline:
         self.stats.set_value("defnews/counts", c)
         self.stats.set_value("defnews/new", c.new)
         if self.run_id is not None:
-            await asyncio.to_thread(finish_run, self.factory, self.run_id, c.status, c)
+            try:
+                await asyncio.to_thread(finish_run, self.factory, self.run_id, c.status, c)
+            except Exception as exc:  # the database is away: the summary still tells
+                c.status = "failed"
+                msg = f"source {self.rules.name}: the run record was not written: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+                c.errors.append(msg)
+                log.error(msg)
         self.engine.dispose()
 
     # -- items --------------------------------------------------------------------------
@@ -181,6 +189,7 @@ class StorePipeline:
                     await asyncio.to_thread(self._store, [p for p, _ in chunk], [r for _, r in chunk])
                 except Exception as exc:  # reported; the next batch is tried
                     self.counts.failed += len(chunk)
+                    self.store_failures += 1
                     msg = (f"source {self.rules.name}: storing a batch of {len(chunk)} pages failed: "
                            f"{type(exc).__name__}: {exc}")
                     self.counts.errors.append(msg)

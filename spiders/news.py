@@ -11,7 +11,7 @@ import calendar
 import logging
 import re
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
@@ -151,11 +151,24 @@ class NewsSpider(scrapy.Spider):
 
     def known_guids(self, guids: list[str]) -> set[str]:
         """Feed entries of this source already stored (or rejected): not fetched again."""
-        return known_guids(self.factory, self.source.name, guids) if self.factory is not None else set()
+        return self._lookup(known_guids, self.source.name, guids)
 
     def known_urls(self, urls: list[str]) -> set[str]:
         """Canonical URLs already stored: listing and sitemap links to them are not refetched."""
-        return stored_urls(self.factory, urls) if self.factory is not None else set()
+        return self._lookup(stored_urls, urls)
+
+    def _lookup(self, query: Callable[..., set[str]], *args: Any) -> set[str]:
+        """A what-is-known query; with the database gone (restarting), one seed error and
+        nothing known: the pages are fetched, and their store fails and is reported."""
+        if self.factory is None:
+            return set()
+        try:
+            return query(self.factory, *args)
+        except Exception as exc:  # the database is away: this seed's entries cost this run
+            if not self.crawler.stats.get_value("defnews/database_lost"):
+                self.crawler.stats.set_value("defnews/database_lost", True)
+                self.seed_error(f"database unreachable while crawling: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+            return set()
 
     def seed_ok(self) -> None:
         """A feed, sitemap or listing page that was read: the run is not a failed one."""

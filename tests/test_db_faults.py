@@ -5,6 +5,7 @@ other tests share is not touched). Each test names the defence it checks."""
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import subprocess
 import threading
@@ -107,9 +108,10 @@ def _bands_of_originals(url: str) -> dict[int, int]:
 
 @pytest.mark.slow
 def test_postgresql_restarted_during_a_crawl(pg_schema_url, tmp_path):
-    """Defence: the store pipeline reports a failed batch and the crawl ends (no hang);
-    store_records' one transaction per batch (nothing half-written); the feed validators
-    are not saved for a crawl that lost pages, so the next run completes the set."""
+    """Defence: the spider's what-is-known lookups and the store pipeline survive the
+    database going away: the crawl ends (no hang), says "database unreachable", marks the
+    sources failed and exits 1 (before: "ok" with 0 fetched, exit 0); store_records' one
+    transaction per batch (nothing half-written); the next run completes the set."""
     proxy = TcpProxy("127.0.0.1", 5432)
     web, sites = start_web()
     try:
@@ -133,6 +135,9 @@ def test_postgresql_restarted_during_a_crawl(pg_schema_url, tmp_path):
             out, err = proc.communicate()
             pytest.fail("the crawl hung after the database went away")
         proxy.restore()
+        assert proc.returncode == 1, (out[-2000:], err[-2000:])
+        assert "database unreachable while crawling" in out
+        assert re.search(r"^.\s*alpha\s+.\s*failed", out, re.M), out[-2000:]
         first = _stories(pg_schema_url)
         # The next run, with the database back, completes the set.
         again = run_defnews("--config", str(cfg), "crawl", timeout=180)
