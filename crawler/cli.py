@@ -141,10 +141,14 @@ def cmd_crawl(args: argparse.Namespace, cfg: Config, log_level: str) -> int:
         claim.finish(factory, {s.name: schedule_period(s.schedule) for s in sources})  # backoff, unlock
         engine.dispose()
     failed_all = all(r.status == "failed" for r in results)
-    any_failed = any(r.status == "failed" or r.failed for r in results)
+    aborted = [r for r in results if r.aborted]
+    any_failed = any(r.status == "failed" or r.failed or r.aborted for r in results)
     if not args.quiet or any_failed:
         print_summary(results, sys.stdout)
-    return EXIT_FAILED if failed_all else EXIT_OK
+    for r in aborted:  # a worker that could not crawl a source says so, and exits 1
+        print(f"defnews: {r.errors[0] if r.errors else f'source {r.source}: the crawl did not complete'}",
+              file=sys.stderr)
+    return EXIT_FAILED if failed_all or aborted else EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace, cfg: Config) -> int:

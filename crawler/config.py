@@ -83,6 +83,8 @@ class CrawlSettings(BaseModel):
     max_page_bytes: int = Field(5_000_000, gt=0)
     user_agent: str = f"defnews/{__version__} (+{PROJECT_URL})"
     redis_url: str | None = None
+    # Start of every Redis key of this deployment (several can share one Redis database).
+    redis_prefix: str = Field("", pattern=r"^[A-Za-z0-9_.:-]*$", max_length=100)
     retries: int = Field(2, ge=0, le=20)
 
     @field_validator("redis_url")

@@ -27,6 +27,8 @@ class Page:
     encoding: str | None
     fetched_at: datetime
     feed: FeedMeta | None = None
+    # The shared frontier's claim on the request (crawler/frontier): dropped once stored.
+    lease: bytes | None = None
 
 
 @dataclass

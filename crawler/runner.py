@@ -11,6 +11,7 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from scrapy.crawler import CrawlerProcess
 
@@ -33,6 +34,9 @@ class SourceResult:
     failed: int = 0
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
+    # The crawl of this source could not run to its end: it failed to start (database,
+    # Redis) or lost its shared frontier. The command exits 1.
+    aborted: bool = False
 
 
 def _init_worker() -> None:
@@ -124,11 +128,17 @@ def run_crawl(cfg: Config, sources: list[SourceConfig], *, log_level: str = "WAR
         tame_malloc()
     pool = make_pool(workers)
     crawlers = []
+    broken: dict[str, str] = {}  # source -> why its crawl could not start or run
+
+    def crashed(failure: Any, name: str) -> None:
+        broken[name] = f"source {name}: the crawl could not run: {failure.getErrorMessage()}"
+        log.error("%s", broken[name], exc_info=(failure.type, failure.value, failure.getTracebackObject()))
+
     try:
         for src in sources:
             crawler = process.create_crawler(NewsSpider)
             crawlers.append((src, crawler))
-            process.crawl(crawler, source=src, pool=pool)
+            process.crawl(crawler, source=src, pool=pool).addErrback(crashed, src.name)
         _install_graceful_stop(process)
         process.start(install_signal_handlers=False)
     finally:
@@ -139,7 +149,7 @@ def run_crawl(cfg: Config, sources: list[SourceConfig], *, log_level: str = "WAR
         spider = crawler.spider
         results.append(SourceResult(
             source=src.name,
-            status=stats.get("defnews/status", "failed"),
+            status="crashed" if src.name in broken else stats.get("defnews/status", "failed"),
             fetched=stats.get("defnews/pages", 0),
             new=stats.get("defnews/new", 0),
             duplicate=stats.get("defnews/duplicates", 0),
@@ -147,6 +157,8 @@ def run_crawl(cfg: Config, sources: list[SourceConfig], *, log_level: str = "WAR
             rejected=stats.get("defnews/rejected", 0),
             failed=stats.get("defnews/failed_total", 0) + stats.get("defnews/seed_failed", 0),
             skipped=stats.get("defnews/skipped", 0),
-            errors=list(getattr(spider, "seed_errors", []) if spider else []),
+            errors=([broken[src.name]] if src.name in broken else [])
+            + list(getattr(spider, "seed_errors", []) if spider else []),
+            aborted=src.name in broken or bool(stats.get("defnews/aborted")),
         ))
     return results

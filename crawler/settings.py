@@ -48,16 +48,20 @@ def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any
         "DNS_TIMEOUT": min(c.timeout, 20),
     }
     if c.redis_url:
-        # Many workers share one frontier and seen-set through Redis (scrapy-redis).
+        # Many workers share one frontier through Redis: leased requests, one seed fetch
+        # and one seen-set per run (crawler/frontier).
         settings.update(
             {
-                "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
-                "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+                "SCHEDULER": "crawler.frontier.scheduler.FrontierScheduler",
+                "DUPEFILTER_CLASS": "crawler.frontier.dupefilter.RunDupeFilter",
                 "SCHEDULER_PERSIST": True,
                 "REDIS_URL": c.redis_url,
-                "MAX_IDLE_TIME_BEFORE_CLOSE": 10,
-                "DEFNEWS_REDIS_SEEN_TTL": 6 * 3600,
+                "DEFNEWS_REDIS_PREFIX": c.redis_prefix,
             }
         )
-        settings["EXTENSIONS"] = {**settings["EXTENSIONS"], "crawler.distributed.SeenSetExpiry": 510}
+        settings["SPIDER_MIDDLEWARES"] = {"crawler.frontier.middlewares.FrontierSpiderMiddleware": 10}
+        settings["DOWNLOADER_MIDDLEWARES"] = {
+            **settings["DOWNLOADER_MIDDLEWARES"],
+            "crawler.frontier.middlewares.FrontierDownloaderMiddleware": 50,
+        }
     return settings
