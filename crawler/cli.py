@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sources", help="configured sources and their health")
     s.add_argument("--json", action="store_true")
 
+    w = sub.add_parser("workers", help="workers sharing the Redis frontier: who is alive, what each holds")
+    w.add_argument("--json", action="store_true")
+    w.add_argument("--no-reap", action="store_true",
+                   help="only look: do not hand dead workers' requests back to the queue")
+
     x = sub.add_parser("extract", help="extract, clean, date and score one page")
     x.add_argument("target", metavar="URL|FILE")
     x.add_argument("--url", help="the URL a saved FILE was fetched from")
@@ -193,6 +198,52 @@ def cmd_sources(args: argparse.Namespace, cfg: Config) -> int:
     return EXIT_OK
 
 
+def cmd_workers(args: argparse.Namespace, cfg: Config) -> int:
+    """Live workers per source, what each holds, and dead workers' requests re-queued."""
+    from datetime import datetime, timezone
+
+    from redis.exceptions import RedisError
+    from rich.console import Console
+    from rich.table import Table
+    from scrapy_redis.connection import get_redis
+
+    from crawler.frontier.status import as_json, inspect_source
+
+    if not cfg.crawl.redis_url:
+        raise UsageError(f"{args.config_path}: crawl.redis_url: not set, so there are no shared workers")
+    try:
+        server = get_redis(url=cfg.crawl.redis_url)
+        rows = [inspect_source(server, cfg.crawl.redis_prefix, s.name, reap=not args.no_reap)
+                for s in cfg.sources]
+    except RedisError as exc:
+        print(f"defnews: crawl.redis_url {cfg.crawl.redis_url}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(as_json(rows))
+        return EXIT_OK
+
+    def when(ts: float | None) -> str:
+        return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds") if ts else ""
+
+    table = Table(title="defnews workers", title_justify="left")
+    for col in ("source", "run", "queued", "worker", "since", "holds", "seeds", "taken"):
+        table.add_column(col)
+    for r in rows:
+        run = f"{r.run} ({'ended' if r.run_ended else 'live'}, {r.joined} joined)" if r.run else ""
+        if not r.workers:
+            table.add_row(r.source, run, str(r.queued), "(none)", "", "", "", "")
+        for w in r.workers:
+            table.add_row(r.source, run, str(r.queued), w.worker, when(w.since), str(w.holds),
+                          "owner" if w.worker == r.seed_owner else "", str(w.taken))
+    console = Console(file=sys.stdout, width=160, highlight=False, soft_wrap=True)
+    console.print(table)
+    for r in rows:
+        for w, n in r.requeued_now.items():
+            console.print(f"  {r.source}: worker {w} is gone; {n} of its requests put back in the queue",
+                          markup=False)
+    return EXIT_OK
+
+
 def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
     from crawler.extract import extract_record
     from crawler.relevance import score
@@ -304,6 +355,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_export(args, cfg)
         if args.command == "sources":
             return cmd_sources(args, cfg)
+        if args.command == "workers":
+            return cmd_workers(args, cfg)
         if args.command == "extract":
             return cmd_extract(args, cfg)
         if args.command == "feed":
