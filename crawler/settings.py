@@ -63,5 +63,7 @@ def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any
         settings["DOWNLOADER_MIDDLEWARES"] = {
             **settings["DOWNLOADER_MIDDLEWARES"],
             "crawler.frontier.middlewares.FrontierDownloaderMiddleware": 50,
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawler.frontier.robots.SharedRobotsTxtMiddleware": 100,
         }
     return settings

@@ -134,3 +134,19 @@ def test_the_run_status_across_workers():
     assert combined_status(["ok", "failed"]) == "ok"
     assert combined_status(["failed", "failed"]) == "failed"
     assert combined_status(["ok", "interrupted"]) == "interrupted"
+
+
+def test_a_passing_failure_waits_for_the_next_run(server):
+    client, prefix = server
+    a = _member(client, prefix, "h:1:a")
+    a.join()
+    q = _queue(client, prefix, "h:1:a")
+    q.push(_req("http://127.0.0.1/slow"), "fp")
+    r = q.lease()
+    q.defer([r.meta[LEASE]])
+    assert q.lease() is None, "not retried in this run (it would fail again at once)"
+    assert q.others_pending() == (0, []), "and nobody waits for it"
+    a.leave("ok", {})
+    b = _member(client, prefix, "h:2:b")
+    b.join()
+    assert _queue(client, prefix, "h:2:b").lease().url == "http://127.0.0.1/slow", "the next run tries it"

@@ -68,6 +68,12 @@ class SourceKeys:
         return f"{self.base}:holders"
 
     @property
+    def later(self) -> str:
+        """Requests that failed for a passing reason (timeouts, 5xx after retries): queued
+        again when the next run starts, not now (they would fail again at once)."""
+        return f"{self.base}:later"
+
+    @property
     def requeued(self) -> str:
         """How many leases of dead workers were handed back (a counter, for operators)."""
         return f"{self.base}:requeued"

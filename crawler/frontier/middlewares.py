@@ -7,12 +7,17 @@ A request's lease (queue.py) is dropped when the request is finished:
 - its download failed for good (no retry left, robots.txt, size limit): downloader
   middleware, after RetryMiddleware has given up.
 A worker killed before any of these leaves the lease behind, and the request comes back.
+A request that failed for a passing reason (the errors and HTTP codes Scrapy retries, once
+its retries are used up) is not finished: it is deferred to the next run (queue.defer),
+as a one-worker crawl does by not saving the feed's validators.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any, AsyncIterator
+
+from scrapy.utils.misc import load_object
 
 from crawler.frontier import frontier_of as _frontier
 from crawler.frontier.queue import LEASE
@@ -27,6 +32,7 @@ class FrontierSpiderMiddleware:
 
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
+        self.passing = set(crawler.settings.getlist("RETRY_HTTP_CODES"))
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "FrontierSpiderMiddleware":
@@ -54,7 +60,9 @@ class FrontierSpiderMiddleware:
         finally:
             if lease and not handed:
                 frontier = _frontier(self.crawler)
-                if frontier is not None:
+                if frontier is not None and response.status in self.passing:
+                    frontier.defer([lease])  # the errback of a 5xx/429 after retries
+                elif frontier is not None:
                     frontier.ack_soon([lease])
 
 
@@ -64,6 +72,8 @@ class FrontierDownloaderMiddleware:
 
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
+        self.passing = tuple(load_object(x) if isinstance(x, str) else x
+                             for x in crawler.settings.getlist("RETRY_EXCEPTIONS"))
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "FrontierDownloaderMiddleware":
@@ -72,6 +82,8 @@ class FrontierDownloaderMiddleware:
     def process_exception(self, request: Any, exception: BaseException, spider: Any = None) -> None:
         lease = request.meta.get(LEASE)
         frontier = _frontier(self.crawler) if lease else None
-        if frontier is not None:
+        if frontier is not None and isinstance(exception, self.passing):
+            frontier.defer([lease])
+        elif frontier is not None:
             frontier.ack_soon([lease])
         return None

@@ -127,6 +127,17 @@ class LeaseQueue(Base):
             pipe.lrem(self.leases_key, 1, data)
         pipe.execute()
 
+    def defer(self, leases: Iterable[bytes]) -> None:
+        """These requests failed for a passing reason: the next run tries them again."""
+        leases = [x for x in leases if x]
+        if not leases:
+            return
+        pipe = self.server.pipeline(transaction=True)
+        for data in leases:
+            pipe.lrem(self.leases_key, 1, data)
+            pipe.lpush(self.keys.later, data)
+        pipe.execute()
+
     def release(self) -> int:
         """At close: what we still hold (and our private queue) goes back to the queue,
         where the other workers or the next run find it."""

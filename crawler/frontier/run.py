@@ -25,9 +25,10 @@ from crawler.frontier.keys import SourceKeys, worker_pid
 
 log = logging.getLogger(__name__)
 
-# KEYS: run, members, seen, seeds, robots
+# KEYS: run, members, seen, seeds, robots, later, queue
 # ARGV: worker, now, run ttl, new run id, worker-key prefix
-# A run that ended, or whose members are all dead, is replaced by a new one.
+# A run that ended, or whose members are all dead, is replaced by a new one, which starts
+# with the requests the last one deferred.
 _JOIN = """
 local id = redis.call('HGET', KEYS[1], 'id')
 local fresh = (not id) or redis.call('HEXISTS', KEYS[1], 'ended') == 1
@@ -42,6 +43,7 @@ local created = 0
 if fresh then
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
   redis.call('HSET', KEYS[1], 'id', ARGV[4], 'started', ARGV[2], 'creator', ARGV[1])
+  while redis.call('LMOVE', KEYS[6], KEYS[7], 'RIGHT', 'LEFT') do end
   id = ARGV[4]
   created = 1
 end
@@ -147,7 +149,8 @@ class RunMembership:
     # -- the run ------------------------------------------------------------------------
     def join(self) -> str:
         rid, created = self._join(
-            keys=[self.keys.run, self.keys.members, self.keys.seen, self.keys.seeds, self.keys.robots],
+            keys=[self.keys.run, self.keys.members, self.keys.seen, self.keys.seeds, self.keys.robots,
+                  self.keys.later, self.keys.queue],
             args=[self.worker, f"{time.time():.3f}", self.run_ttl, uuid.uuid4().hex[:12],
                   self.keys.worker("")])
         self.run_id = rid.decode() if isinstance(rid, bytes) else str(rid)

@@ -128,6 +128,16 @@ class FrontierScheduler(Scheduler):
         """Ack on the next reactor turn, once a callback's last requests are queued."""
         reactor.callLater(0, self.ack, leases)
 
+    def defer(self, leases: list[bytes]) -> None:
+        """These requests failed for a passing reason (retries used up): not done, so not
+        forgotten; the next run tries them again (see keys.later)."""
+        try:
+            self.queue.defer(leases)
+            self.stats.inc_value("defnews/frontier_deferred", len(leases))
+        except RedisError as exc:
+            log.warning("source %s: could not defer %d failed requests: %s",
+                        self.spider.name, len(leases), exc)
+
     # -- Scrapy's scheduler interface ---------------------------------------------------
     def enqueue_request(self, request: Request) -> bool:
         nav = bool(request.meta.get("seed"))
