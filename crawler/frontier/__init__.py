@@ -9,7 +9,7 @@
 - robots.py: one robots.txt fetch per host and run;
 - status.py: what `defnews workers` shows.
 
-Keys: keys.py. Defaults: defaults.py. Operators' guide: README, "Several workers".
+Keys: keys.py. Defaults: crawler/defaults.py. Operators' guide: README, "Several workers".
 """
 
 from __future__ import annotations

@@ -30,7 +30,8 @@ from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import reactor, task
 
-from crawler.frontier import defaults, signals
+from crawler import defaults
+from crawler.frontier import signals
 from crawler.frontier.dupefilter import RunDupeFilter
 from crawler.frontier.keys import SourceKeys, make_worker_id
 from crawler.frontier.queue import LEASE, LeaseQueue
@@ -47,7 +48,7 @@ class FrontierScheduler(Scheduler):
         s = crawler.settings
         instance.prefix = s.get("DEFNEWS_REDIS_PREFIX", "")
         instance.worker_ttl = s.getfloat("DEFNEWS_WORKER_TTL", defaults.WORKER_TTL)
-        instance.poll = s.getfloat("DEFNEWS_FRONTIER_POLL", defaults.POLL_INTERVAL)
+        instance.poll = s.getfloat("DEFNEWS_FRONTIER_POLL", defaults.FRONTIER_POLL)
         instance.run_ttl = s.getint("DEFNEWS_RUN_TTL", defaults.RUN_TTL)
         instance.outage_limit = s.getfloat("DEFNEWS_REDIS_OUTAGE", defaults.REDIS_OUTAGE)
         return instance

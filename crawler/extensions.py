@@ -1,12 +1,20 @@
-"""A one-line live progress display on a TTY (stderr), silent otherwise."""
+"""Scrapy extensions: Progress (a live line on a TTY).
+
+Each is a component with `from_crawler`; one that has nothing to do in a crawl raises
+NotConfigured, so Scrapy leaves it out.
+"""
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
 from scrapy import signals
+from scrapy.exceptions import NotConfigured
 from twisted.internet import task
+
+log = logging.getLogger(__name__)
 
 
 class Progress:
@@ -18,10 +26,11 @@ class Progress:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "Progress":
+        if not crawler.settings.getbool("DEFNEWS_PROGRESS", False):
+            raise NotConfigured
         ext = cls(crawler)
-        if crawler.settings.getbool("DEFNEWS_PROGRESS", False):
-            crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
-            crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
     def spider_opened(self, spider: Any) -> None:
