@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.aggsite import config_text, make_articles, popen, start_sites, stop_group, wait_for
+from tests.web.aggsite import config_text, make_articles, popen, start_sites, stop_group, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
 
@@ -64,7 +64,7 @@ def _open_when_all_joined(web, client, prefix, feeds, n=3):
     """Workers start 3-10 s apart on a busy machine; the first one up would take nearly all
     the work before the last one is ready. Articles are served once all n joined every
     source's run (the gate holds only the first few requests: a worker takes no more
-    than its concurrency)."""
+    than its concurrency, 2 per source)."""
     wait_for(lambda: all(client.scard(f"{prefix}{name}:run:members") >= n for name in feeds), 90,
              f"{n} workers joining every source's run")
     web.gate.set()
@@ -72,7 +72,9 @@ def _open_when_all_joined(web, client, prefix, feeds, n=3):
 
 def _config(tmp_path, db_url, feeds, redis_url, prefix):
     sources = [{"name": n, "url": s.site.base + "/", "feeds": [s.feed_url]} for n, s in feeds.items()]
-    text = config_text(db_url, sources, per_domain=2, concurrency=4).replace(
+    # concurrency = per_domain: each source is one host, so a worker leases no more of a
+    # source than it fetches at once (the rest stay in the queue for the others).
+    text = config_text(db_url, sources, per_domain=2, concurrency=2).replace(
         "crawl:\n", f"crawl:\n  redis_url: {redis_url}\n  redis_prefix: '{prefix}'\n").replace(
         "  timeout: 5\n", "  timeout: 90\n")  # requests may wait at the gate
     path = tmp_path / "config.yaml"

@@ -115,6 +115,7 @@ class FrontierScheduler(Scheduler):
                     self.left = Leave(last=True, lost=True, statuses={self.worker: status}, workers=1)
                 if self.left.lost:
                     self.lost = self.lost or "the run's state vanished from Redis"
+                    self.stats.set_value("defnews/frontier_lost", self.lost)
         return self.left
 
     def ack(self, leases: list[bytes]) -> None:
