@@ -102,26 +102,27 @@ class StorePipeline:
         # signal is no longer `crawling` by then.
         stopped = self.crawler is not None and not self.crawler.crawling
         seeds_ok = int(self.stats.get_value("defnews/seeds_ok", 0))
-        lost = getattr(self.frontier, "lost", None)
-        if lost:
-            c.errors.append(f"source {self.rules.name}: {lost}; this worker stopped")
-            c.aborted = True
-        if stopped or lost:
+        if stopped:
             c.status = "interrupted"
         elif seeds_ok == 0 and c.pages == 0 and seed_errors:
             c.status = "failed"
         else:
             c.status = "ok"
         c.failed += int(self.stats.get_value("defnews/seed_failed", 0))
+        status, last, workers = c.status, True, None
+        if self.frontier is not None:  # leave the shared run; the last worker closes it
+            left = self.frontier.leave(c.status, {"pages": c.pages, "new": c.new})
+            last, workers = left.last, left.workers
+            if left.last:
+                status = combined_status(list(left.statuses.values()))
+            if self.frontier.lost:  # Redis lost the run: what was queued is gone
+                c.errors.append(f"source {self.rules.name}: {self.frontier.lost}; this worker stopped")
+                c.status = status = "interrupted"
+                c.aborted = True
         # The runner reads the counts back from the stats: the one object, not copies.
         self.stats.set_value("defnews/counts", c)
         self.stats.set_value("defnews/new", c.new)
         if self.run_id is not None:
-            status, last, workers = c.status, True, None
-            if self.frontier is not None:
-                left = self.frontier.leave(c.status, {"pages": c.pages, "new": c.new})
-                last, workers = left.last, left.workers
-                status = combined_status(list(left.statuses.values())) if left.last else c.status
             await asyncio.to_thread(finish_run, self.factory, self.run_id, status, c, last=last,
                                     workers=workers)
         self.engine.dispose()

@@ -56,7 +56,7 @@ def print_summary(results: Sequence[RunCounts], out: IO[str]) -> None:
 
 # -- the sources' health --------------------------------------------------------------------
 
-HEALTH_COLUMNS = FIELDS + ("backoff_until",)
+HEALTH_COLUMNS = FIELDS + ("backoff_until", "last_run_fetched", "last_run_workers")
 
 
 def print_health(rows: list[dict], out: IO[str]) -> None:
