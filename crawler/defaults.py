@@ -51,8 +51,10 @@ FRONTIER_POLL = 0.5
 RUN_TTL = 6 * 3600
 #: How long (seconds) Redis may stay unreachable before a worker gives the crawl up.
 REDIS_OUTAGE = 30.0
-#: How long (seconds) a joining worker waits for the run's creator to record it in SQL.
-RUN_RECORD_WAIT = 15.0
+#: How long (seconds) a joining worker waits for the run's creator to record it in SQL (the
+#: creator may be waiting for another worker's schema migration); after it, the joiner
+#: records the run itself, as it must when the creator died.
+RUN_RECORD_WAIT = 60.0
 
 # -- unattended runs ------------------------------------------------------------------------
 #: Seconds a source lock lives without renewal; the holder renews it every TTL/4.

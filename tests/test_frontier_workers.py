@@ -206,9 +206,14 @@ def test_a_worker_killed_mid_crawl_loses_nothing(tmp_path, sites, frontier, redi
         _open_when_all_joined(web, client, prefix, feeds)
 
         def holder():
+            """A worker holding article requests of a source whose seeds another worker
+            fetches: what it holds can come back only through its leases (the feed is not
+            read again, its validators are saved by the seed owner)."""
             for key in client.scan_iter(match=f"{prefix}*:leases:*"):
-                if client.llen(key):
-                    pid = int(key.decode().rsplit(":", 2)[-2])
+                base, wid = key.decode().split(":leases:")
+                owner = client.get(f"{base}:run:seeds")
+                if client.llen(key) and owner is not None and owner.decode() != wid:
+                    pid = int(wid.rsplit(":", 2)[-2])
                     for p in procs:
                         if p.pid == pid:
                             return p

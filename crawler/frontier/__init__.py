@@ -19,6 +19,9 @@ from typing import Any
 
 def frontier_of(crawler: Any) -> Any:
     """The crawl's frontier scheduler, or None when the crawl does not share a frontier."""
-    engine = getattr(crawler, "engine", None)
+    try:
+        engine = crawler.engine
+    except (AttributeError, RuntimeError):  # no crawl started (Scrapy 2.14+ raises)
+        return None
     scheduler = getattr(engine, "scheduler", None) if engine is not None else None
     return scheduler if hasattr(scheduler, "ack_soon") else None

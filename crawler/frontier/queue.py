@@ -71,6 +71,13 @@ return n
 """
 
 
+def reap(server: Any, keys: SourceKeys, worker: str) -> int:
+    """Hand a dead worker's requests back to the queue: how many; -1 if it is alive."""
+    script = server.register_script(_REAP)
+    return int(script(keys=[keys.worker(worker), keys.leases(worker), keys.mine(worker), keys.queue,
+                            keys.holders, keys.requeued], args=[worker]))
+
+
 class LeaseQueue(Base):
     """One source's shared queue plus this worker's lease list and private queue.
 
@@ -85,7 +92,6 @@ class LeaseQueue(Base):
         self.leases_key = keys.leases(worker)
         self.mine_key = keys.mine(worker)
         self._push = server.register_script(_PUSH)
-        self._reap = server.register_script(_REAP)
 
     # -- writing ------------------------------------------------------------------------
     def encode(self, request: Request) -> bytes:
@@ -150,9 +156,7 @@ class LeaseQueue(Base):
 
     def reap(self, worker: str) -> int:
         """Hand a dead worker's requests back; -1 if it is alive after all."""
-        k = self.keys
-        return int(self._reap(keys=[k.worker(worker), k.leases(worker), k.mine(worker), k.queue,
-                                    k.holders, k.requeued], args=[worker]))
+        return reap(self.server, self.keys, worker)
 
     # -- looking ------------------------------------------------------------------------
     def __len__(self) -> int:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from crawler.frontier.keys import SourceKeys, worker_pid
-from crawler.frontier.queue import _REAP
+from crawler.frontier.queue import reap
 
 
 def _s(v: Any) -> str:
@@ -50,13 +50,11 @@ def inspect_source(server: Any, prefix: str, source: str, *, reap: bool = True) 
                          run_ended=float(run["ended"]) if "ended" in run else None,
                          seed_owner=_s(owner) if owner is not None else None,
                          joined=int(run.get("workers", 0)), requeued_total=0)
-    reaper = server.register_script(_REAP)
     for w in sorted(_s(x) for x in server.smembers(k.holders)):
         raw = server.get(k.worker(w))
         if raw is None:  # dead: its requests go back to the queue now
             if reap:
-                n = int(reaper(keys=[k.worker(w), k.leases(w), k.mine(w), k.queue, k.holders,
-                                     k.requeued], args=[w]))
+                n = reap(server, k, w)
                 if n > 0:
                     out.requeued_now[w] = n
             continue
