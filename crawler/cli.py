@@ -199,14 +199,11 @@ def cmd_sources(args: argparse.Namespace, cfg: Config) -> int:
 
 def cmd_workers(args: argparse.Namespace, cfg: Config) -> int:
     """Live workers per source, what each holds, and dead workers' requests re-queued."""
-    from datetime import datetime, timezone
-
     from redis.exceptions import RedisError
-    from rich.console import Console
-    from rich.table import Table
     from scrapy_redis.connection import get_redis
 
     from crawler.frontier.status import as_json, inspect_source
+    from crawler.report import print_workers  # heavy: rich
 
     if not cfg.crawl.redis_url:
         raise UsageError(f"{args.config_path}: crawl.redis_url: not set, so there are no shared workers")
@@ -219,27 +216,8 @@ def cmd_workers(args: argparse.Namespace, cfg: Config) -> int:
         return EXIT_FAILED
     if args.json:
         print(as_json(rows))
-        return EXIT_OK
-
-    def when(ts: float | None) -> str:
-        return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds") if ts else ""
-
-    table = Table(title="defnews workers", title_justify="left")
-    for col in ("source", "run", "queued", "worker", "since", "holds", "seeds", "taken"):
-        table.add_column(col)
-    for r in rows:
-        run = f"{r.run} ({'ended' if r.run_ended else 'live'}, {r.joined} joined)" if r.run else ""
-        if not r.workers:
-            table.add_row(r.source, run, str(r.queued), "(none)", "", "", "", "")
-        for w in r.workers:
-            table.add_row(r.source, run, str(r.queued), w.worker, when(w.since), str(w.holds),
-                          "owner" if w.worker == r.seed_owner else "", str(w.taken))
-    console = Console(file=sys.stdout, width=160, highlight=False, soft_wrap=True)
-    console.print(table)
-    for r in rows:
-        for w, n in r.requeued_now.items():
-            console.print(f"  {r.source}: worker {w} is gone; {n} of its requests put back in the queue",
-                          markup=False)
+    else:
+        print_workers(rows, sys.stdout)
     return EXIT_OK
 
 

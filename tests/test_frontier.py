@@ -79,6 +79,28 @@ def test_a_dead_workers_leases_come_back_once(server):
     del dead, alive
 
 
+def test_defnews_workers_shows_the_live_and_requeues_the_dead(server):
+    import io
+
+    from crawler.report import print_workers
+
+    client, prefix = server
+    live, dead = _member(client, prefix, "h:1:live"), _member(client, prefix, "h:2:dead")
+    live.join()
+    dead.join()
+    assert live.claim_seeds()
+    _queue(client, prefix, "h:1:live").push(_req("http://127.0.0.1/a"), "a")
+    _queue(client, prefix, "h:1:live").push(_req("http://127.0.0.1/b"), "b")
+    assert _queue(client, prefix, "h:1:live").lease() and _queue(client, prefix, "h:2:dead").lease()
+    client.delete(SourceKeys(prefix, "src").worker("h:2:dead"))
+    row = inspect_source(client, prefix, "src")
+    assert [(w.worker, w.holds) for w in row.workers] == [("h:1:live", 1)]
+    assert row.requeued_now == {"h:2:dead": 1} and row.queued == 1 and row.seed_owner == "h:1:live"
+    out = io.StringIO()
+    print_workers([row], out)
+    assert "h:1:live" in out.getvalue() and "worker h:2:dead is gone; 1 of its requests" in out.getvalue()
+
+
 def test_a_retry_replaces_its_lease_atomically(server):
     client, prefix = server
     q = _queue(client, prefix, "h:1:a")

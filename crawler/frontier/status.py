@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from crawler.frontier.keys import SourceKeys, worker_pid
-from crawler.frontier.queue import reap
+from crawler.frontier.queue import reap as reap_worker
 
 
 def _s(v: Any) -> str:
@@ -54,7 +54,7 @@ def inspect_source(server: Any, prefix: str, source: str, *, reap: bool = True) 
         raw = server.get(k.worker(w))
         if raw is None:  # dead: its requests go back to the queue now
             if reap:
-                n = reap(server, k, w)
+                n = reap_worker(server, k, w)
                 if n > 0:
                     out.requeued_now[w] = n
             continue
