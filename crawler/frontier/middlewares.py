@@ -26,6 +26,12 @@ from crawler.items import Page
 log = logging.getLogger(__name__)
 
 
+def _worth_again(request: Any) -> bool:
+    """A re-check of a stored story (spiders/news.py) that failed waits for its next
+    re-check moment; anything else that failed for a passing reason is tried next run."""
+    return request.meta.get("recheck_of") is None
+
+
 class FrontierSpiderMiddleware:
     """Claims the run's seeds for one worker; hands a page's lease to the pipeline, or
     drops the lease once a callback's requests are queued."""
@@ -60,7 +66,7 @@ class FrontierSpiderMiddleware:
         finally:
             if lease and not handed:
                 frontier = _frontier(self.crawler)
-                if frontier is not None and response.status in self.passing:
+                if frontier is not None and response.status in self.passing and _worth_again(response.request):
                     frontier.defer([lease])  # the errback of a 5xx/429 after retries
                 elif frontier is not None:
                     frontier.ack_soon([lease])
@@ -82,7 +88,7 @@ class FrontierDownloaderMiddleware:
     def process_exception(self, request: Any, exception: BaseException, spider: Any = None) -> None:
         lease = request.meta.get(LEASE)
         frontier = _frontier(self.crawler) if lease else None
-        if frontier is not None and isinstance(exception, self.passing):
+        if frontier is not None and isinstance(exception, self.passing) and _worth_again(request):
             frontier.defer([lease])
         elif frontier is not None:
             frontier.ack_soon([lease])
