@@ -1,7 +1,7 @@
 """crawl_runs.workers: how many workers shared a run (Redis frontier)
 
 Revision ID: 0007_workers
-Revises: 0001
+Revises: 0004_corrections
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0007_workers'
-down_revision = '0001'
+down_revision = '0004_corrections'
 branch_labels = None
 depends_on = None
 
