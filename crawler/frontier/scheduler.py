@@ -12,10 +12,21 @@ seen-set and idle handling replaced:
   and a dead worker's come back), and wakes its engine as soon as work appears, instead
   of Scrapy's 5-second idle poll.
 
-Scrapy 2.13+ notes: start requests arrive through ``enqueue_request`` like any other
-(``Spider.start()`` is consumed by the engine), so the seed claim lives in the spider
-middleware's ``process_start``; the engine asks ``has_pending_requests`` before closing,
-which is where the other workers' leases count.
+scrapy-redis 0.9.1 checked against Scrapy 2.19 (what is used here, and why not the rest):
+- its Scheduler passes Scrapy's BaseScheduler check and is kept for the connection and
+  from_crawler; start requests now arrive through ``enqueue_request`` like any other
+  (``Spider.start()`` is consumed by the engine), so with scrapy-redis every worker's seeds
+  went to the shared queue and any worker could run another's feed callback: the seed
+  claim lives in the spider middleware's ``process_start``, navigation in a private queue;
+- its ``has_pending_requests`` is the queue length, so a worker closed as soon as the
+  shared queue was empty (the engine re-polls an idle scheduler only every 5 s), and
+  MAX_IDLE_TIME_BEFORE_CLOSE applies only to RedisSpider (``start_requests``-era API),
+  not to our spider: the first worker up took nearly all the work;
+- ``SCHEDULER_IDLE_BEFORE_CLOSE`` > 0 makes ``next_request`` a blocking BRPOP on the
+  reactor thread; its stats calls pass ``spider=``, deprecated in Scrapy 2.14+;
+- its RFPDupeFilter deletes the seen-set in ``close()`` (Scrapy's own scheduler calls it)
+  and has its own fingerprint (method, canonical URL, body): kept, run-scoped, never
+  closed (dupefilter.py); its queue serialisation (``Request.to_dict`` + pickle) is kept.
 """
 
 from __future__ import annotations
