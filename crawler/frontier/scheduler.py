@@ -23,7 +23,7 @@ scrapy-redis 0.9.1 checked against Scrapy 2.19 (what is used here, and why not t
   MAX_IDLE_TIME_BEFORE_CLOSE applies only to RedisSpider (``start_requests``-era API),
   not to our spider: the first worker up took nearly all the work;
 - ``SCHEDULER_IDLE_BEFORE_CLOSE`` > 0 makes ``next_request`` a blocking BRPOP on the
-  reactor thread; its stats calls pass ``spider=``, deprecated in Scrapy 2.14+;
+  reactor thread; its stats calls pass ``spider=``, which Scrapy 2.19 warns about;
 - its RFPDupeFilter deletes the seen-set in ``close()`` (Scrapy's own scheduler calls it)
   and has its own fingerprint (method, canonical URL, body): kept, run-scoped, never
   closed (dupefilter.py); its queue serialisation (``Request.to_dict`` + pickle) is kept.
