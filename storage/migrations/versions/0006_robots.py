@@ -1,7 +1,7 @@
 """robots.txt kept per host across runs (RFC 9309 section 2.4 caching).
 
 Revision ID: 0006_robots
-Revises: 0004_corrections
+Revises: 0007_workers
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_robots"
-down_revision = "0004_corrections"
+down_revision = "0007_workers"
 branch_labels = None
 depends_on = None
 
