@@ -59,12 +59,9 @@ class StorePipeline:
         self._to_store: list[tuple[Page, Processed]] = []  # extracted, waiting for the writer
         self._writer: asyncio.Future | None = None
         self._closing = False
-<<<<<<< HEAD
         self.store_failures = 0  # batches the database refused (a restart, a full disk)
-=======
         self._flushing = False  # store partial batches now (the frontier has nothing to hand out)
         self.frontier: Any = None  # the shared Redis frontier, when there is one
->>>>>>> main
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "StorePipeline":
@@ -142,18 +139,15 @@ class StorePipeline:
         self.stats.set_value("defnews/counts", c)
         self.stats.set_value("defnews/new", c.new)
         if self.run_id is not None:
-<<<<<<< HEAD
             try:
-                await asyncio.to_thread(finish_run, self.factory, self.run_id, c.status, c)
+                await asyncio.to_thread(finish_run, self.factory, self.run_id, status, c, last=last,
+                                        workers=workers)
             except Exception as exc:  # the database is away: the summary still tells
                 c.status = "failed"
-                msg = f"source {self.rules.name}: the run record was not written: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+                msg = (f"source {self.rules.name}: the run record was not written: "
+                       f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
                 c.errors.append(msg)
                 log.error(msg)
-=======
-            await asyncio.to_thread(finish_run, self.factory, self.run_id, status, c, last=last,
-                                    workers=workers)
->>>>>>> main
         self.engine.dispose()
 
     # -- items --------------------------------------------------------------------------
