@@ -20,6 +20,7 @@ is not retried, the rest of this crawl leaves that host alone, and the source's
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -364,7 +365,10 @@ class RobotsMiddleware(RobotsTxtMiddleware):
                 self._settle(netloc, exc, time.monotonic() - started)
             self._robots_error(exc, netloc)
         else:
-            self._keep(key, resp)
+            # Best effort, off the reactor thread: a database that hangs (restarting) must
+            # not hold the crawl; a daemon thread does not hold the exit either.
+            threading.Thread(target=self._keep, args=(key, resp), daemon=True,
+                             name="defnews-robots-cache").start()
             await self._parse_robots(resp, netloc, request)
         self._stats.inc_value("robotstxt/request_count")
 
