@@ -9,10 +9,11 @@ read from text is never mistaken for one the publisher declared.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
-from crawler.arabic import find_dates, get_zone, normalize, to_ascii_digits, words_besides_dates
+from crawler.arabic import (day_at_utc_midnight, find_dates, get_zone, normalize, to_ascii_digits,
+                            words_besides_dates)
 from crawler.meta import headline_index, is_article, json_ld, meta_values, page_lines
 
 _PUBLISHED_KEYS = (
@@ -22,19 +23,26 @@ _PUBLISHED_KEYS = (
     "dc.date", "dcterms.created", "date", "article_date_original", "cxenseparse:recs:publishtime",
 )
 _ISO_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_DAY_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EARLIEST = datetime(1990, 1, 1, tzinfo=timezone.utc)
 
 
 def parse_machine_date(value: str, tz: str = "UTC") -> datetime | None:
     """An ISO-8601, RFC 2822 or printed date from metadata, as aware UTC; None if unreadable.
 
-    A value without a zone is read in the source's timezone (DESIGN.md, decision 5).
+    A time of day without a zone is read in the source's timezone; a day alone
+    ("2023-11-05") keeps its calendar day at 00:00 UTC (CONTRACT.md, export columns).
     """
     value = to_ascii_digits(value.strip())
     if not value:
         return None
     zone = get_zone(tz)
     d: datetime | None = None
+    if _DAY_ONLY.match(value):
+        try:
+            return day_at_utc_midnight(date.fromisoformat(value[:10]))
+        except ValueError:
+            return None
     if _ISO_LIKE.match(value):
         v = value.replace(" ", "T", 1) if re.match(r"^\d{4}-\d{2}-\d{2} \d", value) else value
         v = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", v)  # +0300 -> +03:00
