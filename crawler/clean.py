@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 from difflib import SequenceMatcher
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
-from crawler.arabic import find_dates, normalize, words_besides_dates
+from crawler.arabic import arabic_ratio, find_dates, normalize, words_besides_dates
 from crawler.boilerplate import line_key
 
 _WS = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
@@ -95,7 +95,8 @@ _AD_LABELS = {
     "scroll to continue with content", "continue reading below",
 }
 _COMMENT_HEADINGS = re.compile(
-    r"^(?:التعليقات|تعليقات|اضف تعليق|اضف تعليقك|اضافه تعليق|اضافه تعليق جديد|اترك تعليقا|اترك ردا"
+    r"^(?:(?:اضف|اضافه|اكتب|اترك|ارسل|شاركنا)\s+(?:تعليق|تعليقا|تعليقك|ردا|رايك)(?:\s+جديدا?)?"
+    r"|التعليقات|تعليقات|اضف تعليق|اضف تعليقك|اضافه تعليق|اضافه تعليق جديد|اترك تعليقا|اترك ردا"
     r"|اكتب تعليقك|التعليق|عدد التعليقات|\d+ تعليق|تعليقات القراء|التعليقات \d+|comments?|leave a (?:comment|reply)"
     r"|add (?:a )?(?:new )?comment|\d+ comments?)$",
     re.I,
@@ -104,6 +105,9 @@ _COMMENT_HEADINGS = re.compile(
 # addresses the reader or speaks of "the site".
 _COMMENT_POLICY = re.compile(r"الاراء الوارده.{0,40}لا تعبر|لا تعبر عن راي (?:الموقع|الصحيفه|الجريده|موقع)"
                              r"|(?:مراجعه|نشر) التعليقات|سياسه التعليقات|ارشادات الاستخدام")
+# A form's own instructions: "the required fields are marked with an asterisk (*)".
+_FORM_NOTE = re.compile(r"(?:الحقول|المعلومات|البيانات|الخانات)\s+(?:المطلوبه|الالزاميه|الاجباريه)"
+                        r"|(?:مشار|المشار) اليها .{0,30}(?:النجمه|\*)|required fields|marked (?:with an? )?(?:asterisk|\*)", re.I)
 _SITE_VOICE = re.compile(r"الموقع|موقع|الصحيفه|نرحب|ترحب|ننصحك|نحتفظ|يرجي|نرجو|تعليقك|تعليقاتكم|مشاركاتك")
 _TAGS = re.compile(r"^(?:الوسوم|وسوم|كلمات مفتاحيه|الكلمات المفتاحيه|الكلمات الدلاليه|مواضيع|tags|topics)\s*[:：]")
 # Labels that only ever introduce a date ("نشر" alone is also "deployed", "قبل" "before").
@@ -197,6 +201,8 @@ def is_notice(norm_line: str) -> bool:
         return True
     if n <= 6 and _COMMENT_HEADINGS.match(norm_line):
         return True
+    if n <= 30 and _FORM_NOTE.search(norm_line):
+        return True
     return n <= 80 and bool(_COMMENT_POLICY.search(norm_line)) and bool(_SITE_VOICE.search(norm_line))
 
 
@@ -233,44 +239,206 @@ def is_meta_line(norm_line: str, raw_line: str | None = None) -> bool:
     return not left or (bool(_DATE_LABEL.match(norm_line)) and len(left) <= 2)
 
 
+# ---------------------------------------------------------------------- metadata lines
+# A line under the headline is often several facts joined by separators: "كتب: فلان |
+# الأحد 5 نوفمبر 2023 | المشاهدات: 532". Each segment is judged by what it is made of; the
+# line goes when every segment is metadata and one of them is unmistakable (a date, a
+# counter, a labelled byline). A counter or a date changing from page to page does not
+# matter: the shape is judged, not the string.
+_SEGMENT_SPLIT = re.compile(r"\s+[|•·\-–—/]\s+|\s*\|\s*|\s*[•·]\s*")
+_COUNT_WORDS = r"(?:القراءات|المشاهدات|الزيارات|قراءات|مشاهدات|زيارات|قراءه|مشاهده|زياره|مره|مرات|اصوات|صوت|تعليق|تعليقات|views?|reads?|hits?|comments?)"
+_COUNTER_SEGMENT = re.compile(  # a number with a count word: "المشاهدات: 532", "قراءة 532 مرات", "1523 مشاهدة"
+    rf"^(?:عدد\s+)?(?:قرا|قراه|شوهد|{_COUNT_WORDS})\s*:?\s*\(?\d[\d,.٬]*\)?(?:\s*{_COUNT_WORDS})?$"
+    rf"|^\(?\d[\d,.٬]*\)?\s*{_COUNT_WORDS}$",
+    re.I,
+)
+_READING_TIME = re.compile(r"^(?:مده القراءه\s*:?\s*)?(?:\d+\s+)?(?:دقيقه|دقيقتان|دقيقتين|دقائق)(?:\s+واحده)?(?:\s+(?:للقراءه|قراءه))?$"
+                           r"|^\d+\s+min(?:ute)?s?(?: read)?$", re.I)
+_BYLINE_WORDS = re.compile(r"^(?:بقلم|بواسطه|كتب|كتبت|كتبه|اعداد|تحرير|المحرر|محرر|الكاتب|نشر|ارسلت|ارسل|by|posted by|written by)(?:\s|:|$)", re.I)
+
+
+def _is_date_segment(seg: str, norm: str) -> bool:
+    found = [f for f in find_dates(seg) if f.kind != "month"]
+    if not found:
+        return False
+    rest = words_besides_dates(seg, found)
+    return len(rest) <= 1 or (bool(_DATE_LABEL.match(norm)) and len(rest) <= 3)
+
+
+def segment_kind(seg: str) -> str:
+    """'date', 'counter', 'byline', 'reading-time', 'name' (a short label or name that only
+    counts beside the others) or '' (not metadata: the line is kept)."""
+    norm = normalize(seg)
+    if not norm:
+        return "name"
+    if _is_date_segment(seg, norm):
+        return "date"
+    if _COUNTER_SEGMENT.match(normalize(seg, keep_punct=True).replace("(", "").replace(")", "").strip()):
+        return "counter"
+    if _READING_TIME.match(norm):
+        return "reading-time"
+    words = norm.split()
+    if _BYLINE_WORDS.match(norm) and len(words) <= 6:
+        return "byline"
+    if len(words) <= 3 and not any(w.isdigit() for w in words):
+        return "name"
+    return ""
+
+
+def is_meta_composite(raw_line: str) -> bool:
+    """A line made only of metadata segments (byline, date, counter, reading time, a name)
+    with at least one date, counter or labelled byline among them."""
+    if len(raw_line) > 200 or raw_line.startswith("|"):  # "| 1 | Kyle Busch | 5040 |": a table row
+        return False
+    segs = [x for x in _SEGMENT_SPLIT.split(raw_line) if x and x.strip(" -|")]
+    if len(segs) < 2 and not _COUNTER_SEGMENT.match(normalize(raw_line, keep_punct=True)):
+        # one segment: a counter alone, or "قراءة 532 مرات"; other single lines are judged
+        # by is_meta_line (a date alone) or kept
+        kinds = [segment_kind(raw_line)]
+        return kinds[0] in ("counter", "reading-time")
+    kinds = [segment_kind(x) for x in segs]
+    return all(kinds) and any(k in ("date", "counter", "byline", "reading-time") for k in kinds) \
+        and sum(k == "name" for k in kinds) <= 2
+
+
+# ---------------------------------------------------------------------- credits, captions
+# A photo credit or archive note outside <figcaption>: short, and made of a photo word
+# ("صورة أرشيفية", "تصوير:", "الصورة:") with at most a few names after it, or a short
+# parenthesised agency sign standing alone ("(أ ف ب)", "(و.م.ع)", "(واس)"). A story's own
+# dateline "القاهرة (أ ف ب) -" sits inside a long paragraph and is never alone.
+_PHOTO_WORD = re.compile(
+    r"^(?:صوره|الصوره|صور|الصور|تصوير|بعدسه|عدسه|ارشيفيه|ارشيف|من الارشيف|photo|photos|image|picture|credit|file photo)"
+    r"(?:\s|:|$)", re.I)
+_SOURCE_LABEL = re.compile(r"^(?:المصدر|مصدر|source)\s*[:：]", re.I)
+_PARENTHESISED = re.compile(r"^[(\[]([^()\[\]]{1,30})[)\]][.،]?$")
+
+
+def is_credit(raw_line: str) -> bool:
+    """Photo credit, archive-photo note or a lone agency sign (by shape and length)."""
+    line = raw_line.strip()
+    norm = normalize(line)
+    words = norm.split()
+    if not words or len(words) > 8:
+        return False
+    if _PARENTHESISED.match(line) and len(words) <= 4:
+        return True
+    if _PHOTO_WORD.match(norm) and len(words) <= 6:
+        return True
+    return bool(_SOURCE_LABEL.match(normalize(line, keep_punct=True))) and len(words) <= 3
+
+
+# ---------------------------------------------------------------------- Latin-script furniture
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_FURNITURE_MARK = re.compile(r"[|©®™]|all rights|rights reserved|tous droits|powered by|copyright", re.I)
+
+
+def is_latin_furniture(raw_line: str, arabic_page: bool) -> bool:
+    """On an Arabic page, a Latin-script line of navigation, credit or copyright ("About us",
+    "Qui sommes-nous | Contact", "© 1997-2024 … All rights reserved", "Getty Images").
+
+    Only when the story around it is Arabic, and only short lines or lines that carry a
+    menu/copyright mark: a Latin sentence quoted in the story is long and has neither.
+    """
+    if not arabic_page or arabic_ratio(raw_line) > 0.1 or not _LATIN.search(raw_line):
+        return False
+    words = raw_line.split()
+    return len(words) <= 8 or (len(words) <= 40 and bool(_FURNITURE_MARK.search(raw_line)))
+
+
 def _tidy(line: str) -> str:
     line = _ZW.sub("", line)
     return _WS.sub(" ", line).strip()
 
 
-def clean_text(text: str, *, title: str = "", site_name: str = "",
-               patterns: Iterable[str | re.Pattern] = (),
-               learned: Iterable[str] = frozenset()) -> str:
-    """The story's paragraphs, separated by a blank line, without the page's furniture.
+class Verdict(NamedTuple):
+    """One line of trafilatura's text and what cleaning did with it: ``rule`` is empty
+    for a kept line, else the name of the rule that dropped it (shown by --explain)."""
+
+    line: str
+    rule: str = ""
+
+
+def judge_lines(text: str, *, title: str = "", site_name: str = "",
+                patterns: Iterable[str | re.Pattern] = (),
+                learned: Iterable[str] = frozenset()) -> list[Verdict]:
+    """Every non-empty line of ``text`` with the rule that drops it, or "" when kept.
 
     ``patterns`` are the source's `boilerplate` regexes (searched in each line);
-    ``learned`` are lines found verbatim in many stories of the source (crawler.boilerplate).
+    ``learned`` are lines found in many stories of the source (crawler.boilerplate),
+    compared by shape.
     """
     compiled = [p if isinstance(p, re.Pattern) else re.compile(p) for p in patterns]
     learned_keys = {line_key(x) for x in learned}
     norm_title = normalize(title)
     norm_site = normalize(site_name)
     lines = [_tidy(x) for x in text.splitlines()]
-    out: list[str] = []
+    arabic_page = arabic_ratio(text) >= 0.6
+    out: list[Verdict] = []
+    last_kept = ""
     for line in lines:
         if not line:
             continue
-        norm = normalize(line)
-        if not norm:  # a line of punctuation or a lone dot
-            continue
-        if is_read_also(norm, line):
-            # The heading or an inline "اقرأ أيضا: <title>" line. The links under a heading
-            # are removed on the tree (crawler.extract.drop_related_boxes): in plain text
-            # they cannot be told from the sub-heading that may follow.
-            continue
-        if (is_headline_repeat(norm, norm_title, norm_site) or is_social(norm, line)
-                or is_site_line(norm, norm_site) or is_notice(norm) or is_ad_label(norm)
-                or is_meta_line(norm, line) or is_navigation(norm, line)):
-            continue
-        if line_key(line) in learned_keys or any(p.search(line) for p in compiled):
-            continue
-        line = fix_stray_dots(line)
-        if out and normalize(out[-1]) == norm:  # the same paragraph twice in a row
-            continue
-        out.append(line)
-    return "\n\n".join(out)
+        rule = line_rule(line, norm_title=norm_title, norm_site=norm_site, arabic_page=arabic_page)
+        if not rule and (compiled and any(p.search(line) for p in compiled)):
+            rule = "source-pattern"
+        if not rule and learned_keys and line_key(line) in learned_keys:
+            rule = "learned"
+        if not rule:
+            fixed = fix_stray_dots(line)
+            if last_kept and normalize(last_kept) == normalize(line):
+                rule = "repeat"
+            else:
+                out.append(Verdict(fixed))
+                last_kept = fixed
+                continue
+        out.append(Verdict(line, rule))
+    return out
+
+
+_BULLET = re.compile(r"^(?:[-•*·▪►▼]\s+)+")
+
+
+def line_rule(line: str, *, norm_title: str = "", norm_site: str = "", arabic_page: bool = False) -> str:
+    """The name of the first rule that makes ``line`` furniture, or "" (story).
+
+    A list bullet trafilatura prints ("- ", "• ") is not part of what the line is."""
+    line = _BULLET.sub("", line) or line
+    norm = normalize(line)
+    if not norm:  # a line of punctuation or a lone dot
+        return "empty"
+    if is_read_also(norm, line):
+        # The heading or an inline "اقرأ أيضا: <title>" line. The links under a heading
+        # are removed on the tree (crawler.extract.drop_related_boxes): in plain text
+        # they cannot be told from the sub-heading that may follow.
+        return "read-also"
+    for name, hit in (
+        ("headline-repeat", lambda: is_headline_repeat(norm, norm_title, norm_site)),
+        ("social", lambda: is_social(norm, line)),
+        ("site-footer", lambda: is_site_line(norm, norm_site)),
+        ("notice", lambda: is_notice(norm)),
+        ("ad-label", lambda: is_ad_label(norm)),
+        ("meta-line", lambda: is_meta_line(norm, line) or is_meta_composite(line)),
+        ("navigation", lambda: is_navigation(norm, line)),
+        ("credit", lambda: is_credit(line)),
+        ("latin-furniture", lambda: is_latin_furniture(line, arabic_page)),
+    ):
+        if hit():
+            return name
+    return ""
+
+
+def clean_text(text: str, *, title: str = "", site_name: str = "",
+               patterns: Iterable[str | re.Pattern] = (),
+               learned: Iterable[str] = frozenset()) -> str:
+    """The story's paragraphs, separated by a blank line, without the page's furniture."""
+    verdicts = judge_lines(text, title=title, site_name=site_name, patterns=patterns, learned=learned)
+    return "\n\n".join(v.line for v in verdicts if not v.rule)
+
+
+def format_verdicts(verdicts: list[Verdict], width: int = 100) -> list[str]:
+    """One printable row per line: "keep" or "drop <rule>", then the line (cut to width)."""
+    rows = []
+    for v in verdicts:
+        text = v.line if len(v.line) <= width else v.line[: width - 1] + "…"
+        rows.append(f"{'keep' if not v.rule else 'drop':<5}{v.rule:<17}{text}")
+    return rows
