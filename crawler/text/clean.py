@@ -4,7 +4,7 @@ trafilatura (2.3.1, any precision/recall setting) keeps on Arabic pages: the hea
 as image captions, share bars ("شارك: فيسبوك تويتر واتساب"), "| Facebook" widgets, inline
 "اقرأ أيضا:" links, stray " . " from the markup. Each rule below removes one such kind of
 line and is written for many sites (Arabic and English cues), never for one page. Rules look
-at normalised text (crawler.arabic.normalize) so spelling variants match, and most apply
+at normalised text (crawler.text.arabic.normalize) so spelling variants match, and most apply
 only to short lines: a real paragraph that mentions Facebook or cookies is story.
 """
 
@@ -14,8 +14,8 @@ import re
 from difflib import SequenceMatcher
 from typing import Iterable, NamedTuple
 
-from crawler.arabic import arabic_ratio, find_dates, normalize, words_besides_dates
-from crawler.boilerplate import line_key
+from crawler.text.arabic import arabic_ratio, find_dates, normalize, words_besides_dates
+from crawler.text.learned import line_key
 
 _WS = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _ZW = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -364,7 +364,7 @@ def judge_lines(text: str, *, title: str = "", site_name: str = "",
     """Every non-empty line of ``text`` with the rule that drops it, or "" when kept.
 
     ``patterns`` are the source's `boilerplate` regexes (searched in each line);
-    ``learned`` are lines found in many stories of the source (crawler.boilerplate),
+    ``learned`` are lines found in many stories of the source (crawler.text.learned),
     compared by shape.
     """
     compiled = [p if isinstance(p, re.Pattern) else re.compile(p) for p in patterns]
@@ -408,7 +408,7 @@ def line_rule(line: str, *, norm_title: str = "", norm_site: str = "", arabic_pa
         return "empty"
     if is_read_also(norm, line):
         # The heading or an inline "اقرأ أيضا: <title>" line. The links under a heading
-        # are removed on the tree (crawler.extract.drop_related_boxes): in plain text
+        # are removed on the tree (crawler.text.extract.drop_related_boxes): in plain text
         # they cannot be told from the sub-heading that may follow.
         return "read-also"
     for name, hit in (
