@@ -15,7 +15,7 @@ from difflib import SequenceMatcher
 from typing import Iterable, NamedTuple
 
 from crawler.text.arabic import arabic_ratio, find_dates, normalize, words_besides_dates
-from crawler.text.learned import line_key
+from crawler.text.learned import COUNT_WORDS, line_key
 
 _WS = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _ZW = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -246,7 +246,7 @@ def is_meta_line(norm_line: str, raw_line: str | None = None) -> bool:
 # counter, a labelled byline). A counter or a date changing from page to page does not
 # matter: the shape is judged, not the string.
 _SEGMENT_SPLIT = re.compile(r"\s+[|•·\-–—/]\s+|\s*\|\s*|\s*[•·]\s*")
-_COUNT_WORDS = r"(?:القراءات|المشاهدات|الزيارات|قراءات|مشاهدات|زيارات|قراءه|مشاهده|زياره|مره|مرات|اصوات|صوت|تعليق|تعليقات|views?|reads?|hits?|comments?)"
+_COUNT_WORDS = COUNT_WORDS
 _COUNTER_SEGMENT = re.compile(  # a number with a count word: "المشاهدات: 532", "قراءة 532 مرات", "1523 مشاهدة"
     rf"^(?:عدد\s+)?(?:قرا|قراه|شوهد|{_COUNT_WORDS})\s*:?\s*\(?\d[\d,.٬]*\)?(?:\s*{_COUNT_WORDS})?$"
     rf"|^\(?\d[\d,.٬]*\)?\s*{_COUNT_WORDS}$",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable
 
@@ -17,7 +18,7 @@ from lxml import html as lxml_html
 
 from crawler.items import FeedMeta, Record
 from crawler.text.arabic import normalize
-from crawler.text.clean import is_ad_label
+from crawler.text.clean import Verdict, format_verdicts, is_ad_label, judge_lines
 from crawler.urls import choose_canonical
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:]+)""", re.I)
@@ -323,7 +324,7 @@ def _story_siblings(anchor, present: set[str], levels: int = 2) -> list[str]:  #
 
 
 def recover_story_blocks(tree, text: str) -> tuple[str, list[str]]:  # noqa: ANN001
-    """Put the story back in reading order and whole: (text, the lines recovered).
+    """Put the story back in reading order and whole: (text, the lines put at the front).
 
     trafilatura picks one container by its class ("fulltext", "article-body"): a story
     split in two by an ad break, or a Joomla K2 intro kept in a sibling block, loses its
@@ -342,8 +343,7 @@ def recover_story_blocks(tree, text: str) -> tuple[str, list[str]]:  # noqa: ANN
     first = next((index[k] for k in keys if k in index), None)
     before = _story_siblings(first, present) if first is not None else []
     moved = {t for t in before if t in present}  # found at the wrong end: moved to the front
-    recovered = [t for t in before if t not in present]
-    return "\n".join(before + [k for k in keys if k not in moved]), recovered
+    return "\n".join(before + [k for k in keys if k not in moved]), before
 
 
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:«»•·]{1,2}\s+")
@@ -427,6 +427,28 @@ def site_name_of(tree, trafilatura_site: str) -> str:  # noqa: ANN001
     return trafilatura_site or ""
 
 
+@dataclass(frozen=True)
+class CleaningTrace:
+    """What cleaning did to one page, for `defnews extract --explain`: the lines put back
+    from the page (story blocks before an ad break), then every line of trafilatura's text
+    with the rule that dropped it ("" when kept), and where the date came from."""
+
+    recovered: tuple[str, ...] = ()
+    verdicts: tuple[Verdict, ...] = ()
+    date_source: str = "none"
+
+
+def explain_cleaning(trace: CleaningTrace, width: int = 100) -> list[str]:
+    """The printable cleaning section of --explain, one row per line of text."""
+    rows = ["== cleaning: each line of the extracted text, kept or dropped and by which rule =="]
+    rows += [f"{'add':<5}{'recovered':<17}{x[:width]}" for x in trace.recovered]
+    rows += format_verdicts(list(trace.verdicts), width)
+    kept = sum(1 for v in trace.verdicts if not v.rule)
+    rows.append(f"-- {kept} kept, {len(trace.verdicts) - kept} dropped, {len(trace.recovered)} recovered;"
+                f" date from: {trace.date_source}")
+    return rows
+
+
 def extract_record(
     body: bytes,
     url: str,
@@ -446,7 +468,25 @@ def extract_record(
     (storage.learned.learned_lines). The relevance score is always set; whether a
     story is kept is the pipeline's decision (crawler.text.relevance.is_relevant / THRESHOLD).
     """
-    from crawler.text.clean import clean_text
+    return extract_with_trace(body, url, source=source, final_url=final_url, encoding=encoding, feed=feed,
+                              fetched_at=fetched_at, timezone_name=timezone_name, boilerplate=boilerplate,
+                              learned=learned)[0]
+
+
+def extract_with_trace(
+    body: bytes,
+    url: str,
+    *,
+    source: str = "",
+    final_url: str | None = None,
+    encoding: str | None = None,
+    feed: FeedMeta | None = None,
+    fetched_at: datetime | None = None,
+    timezone_name: str = "UTC",
+    boilerplate: Iterable[str] = (),
+    learned: Iterable[str] = (),
+) -> tuple[Record | None, CleaningTrace]:
+    """extract_record, and what cleaning did (CleaningTrace) for --explain."""
     from crawler.text.dates import resolve_date
     from crawler.text.language import detect_language
     from crawler.text.meta import find_author, page_lines
@@ -459,7 +499,7 @@ def extract_record(
     html_text = decode_html(body, encoding)
     tree = parse_tree(html_text)
     if tree is None:
-        return None
+        return None, CleaningTrace()
     prepared = prepare_tree(tree)
     doc = trafilatura.bare_extraction(
         copy.deepcopy(prepared),
@@ -473,21 +513,18 @@ def extract_record(
         date_extraction_params={"extensive_search": False, "original_date": True},
     )
     if doc is None:
-        return None
+        return None, CleaningTrace()
     meta = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
-    raw_text, _ = recover_story_blocks(prepared, meta.get("text") or "")
+    raw_text, recovered = recover_story_blocks(prepared, meta.get("text") or "")
     raw_text = restore_subheadings(prepared, raw_text)
     site_name = site_name_of(tree, meta.get("sitename") or "")
     title = choose_title(tree, feed.title if feed else "", meta.get("title") or "", site_name)
-    text = clean_text(
-        raw_text,
-        title=title,
-        site_name=site_name,
-        patterns=list(boilerplate),
-        learned=set(learned),
-    )
+    verdicts = judge_lines(raw_text, title=title, site_name=site_name, patterns=list(boilerplate),
+                           learned=set(learned))
+    text = "\n\n".join(v.line for v in verdicts if not v.rule)
+    trace = CleaningTrace(tuple(recovered), tuple(verdicts))
     if not text.strip():
-        return None
+        return None, trace
     lines = page_lines(tree)
     published, date_source = resolve_date(
         tree, text, feed_date=feed.published if feed else None,
@@ -495,7 +532,7 @@ def extract_record(
     )
     author = (feed.author if feed and feed.author else "") or find_author(
         tree, meta.get("author"), title=title, lines=lines, site_name=site_name)
-    return Record(
+    record = Record(
         source=source,
         url=choose_canonical(final_url, rel_canonical(tree)),
         title=title.strip(),
@@ -509,3 +546,4 @@ def extract_record(
         guid=feed.guid if feed else "",
         site_name=site_name,
     )
+    return record, CleaningTrace(tuple(recovered), tuple(verdicts), date_source)
