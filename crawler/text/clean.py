@@ -14,7 +14,7 @@ import re
 from difflib import SequenceMatcher
 from typing import Iterable, NamedTuple
 
-from crawler.text.arabic import arabic_ratio, find_dates, normalize, words_besides_dates
+from crawler.text.arabic import DATE_WORDS, arabic_ratio, find_dates, normalize, words_besides_dates
 from crawler.text.learned import COUNT_WORDS, line_key
 
 _WS = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
@@ -254,7 +254,10 @@ _COUNTER_SEGMENT = re.compile(  # a number with a count word: "المشاهدا�
 )
 _READING_TIME = re.compile(r"^(?:مده القراءه\s*:?\s*)?(?:\d+\s+)?(?:دقيقه|دقيقتان|دقيقتين|دقائق)(?:\s+واحده)?(?:\s+(?:للقراءه|قراءه))?$"
                            r"|^\d+\s+min(?:ute)?s?(?: read)?$", re.I)
-_BYLINE_WORDS = re.compile(r"^(?:بقلم|بواسطه|كتب|كتبت|كتبه|اعداد|تحرير|المحرر|محرر|الكاتب|نشر|ارسلت|ارسل|by|posted by|written by)(?:\s|:|$)", re.I)
+_BYLINE_WORDS = re.compile(r"^(?:بقلم|بواسطه|كتب|كتبت|كتبه|اعداد|تحرير|المحرر|محرر|الكاتب|(?:نشر|نشرت|ارسلت|ارسل) بواسطه"
+                           r"|by|posted by|written by)(?:\s|:|$)", re.I)
+_CLOCK = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?::\d{2})?(?:\s*(?:ص|م|صباحا|مساء|am|pm)(?!\w))?", re.I)
+_EXPLICIT_SEPARATOR = re.compile(r"\s[|•·\-–—]\s|\||[•·]")
 
 
 def _is_date_segment(seg: str, norm: str) -> bool:
@@ -278,7 +281,7 @@ def segment_kind(seg: str) -> str:
     if _READING_TIME.match(norm):
         return "reading-time"
     words = norm.split()
-    if _BYLINE_WORDS.match(norm) and len(words) <= 6:
+    if _BYLINE_WORDS.match(norm) and len(words) <= 6 and not any(w.isdigit() for w in words):
         return "byline"
     if len(words) <= 3 and not any(w.isdigit() for w in words):
         return "name"
@@ -287,18 +290,32 @@ def segment_kind(seg: str) -> str:
 
 def is_meta_composite(raw_line: str) -> bool:
     """A line made only of metadata segments (byline, date, counter, reading time, a name)
-    with at least one date, counter or labelled byline among them."""
+    with at least one date, counter or labelled byline among them.
+
+    Segments are split at separators ("|", " - ", "•") and around each date, so a date
+    and a counter printed side by side in two <span>s are two segments."""
     if len(raw_line) > 200 or raw_line.startswith("|"):  # "| 1 | Kyle Busch | 5040 |": a table row
         return False
-    segs = [x for x in _SEGMENT_SPLIT.split(raw_line) if x and x.strip(" -|")]
-    if len(segs) < 2 and not _COUNTER_SEGMENT.match(normalize(raw_line, keep_punct=True)):
-        # one segment: a counter alone, or "قراءة 532 مرات"; other single lines are judged
-        # by is_meta_line (a date alone) or kept
-        kinds = [segment_kind(raw_line)]
+    norm = normalize(raw_line, keep_punct=True)
+    found = [f for f in find_dates(raw_line) if f.kind != "month"]
+    for f in sorted(found, key=lambda f: -f.start):
+        norm = norm[:f.start] + " | " + norm[f.end:]
+    kinds = ["date"] * len(found)
+    norm = _CLOCK.sub(" | ", norm)  # "09:15 م" beside the date belongs to it
+    for seg in _SEGMENT_SPLIT.split(norm):
+        seg = seg.strip(" -|،,:")
+        if not seg:
+            continue
+        if all(w in DATE_WORDS for w in normalize(seg).split()):  # "الأحد،", "تاريخ النشر:"
+            kinds.append("date-word")
+            continue
+        kinds.append(segment_kind(seg))
+    strong = [k for k in kinds if k in ("date", "counter", "byline", "reading-time")]
+    if "name" in kinds and not _EXPLICIT_SEPARATOR.search(raw_line):
+        return False  # "هجوم 7 أكتوبر 2023 وتداعياته": words around a date, a sentence
+    if len(kinds) == 1:  # one segment: a counter alone ("قراءة 532 مرات"); a date alone is is_meta_line's
         return kinds[0] in ("counter", "reading-time")
-    kinds = [segment_kind(x) for x in segs]
-    return all(kinds) and any(k in ("date", "counter", "byline", "reading-time") for k in kinds) \
-        and sum(k == "name" for k in kinds) <= 2
+    return all(kinds) and bool(strong) and sum(k == "name" for k in kinds) <= 2
 
 
 # ---------------------------------------------------------------------- credits, captions
@@ -341,6 +358,8 @@ def is_latin_furniture(raw_line: str, arabic_page: bool) -> bool:
     """
     if not arabic_page or arabic_ratio(raw_line) > 0.1 or not _LATIN.search(raw_line):
         return False
+    if raw_line.startswith("|") and re.search(r"\|\s*[\d.,%]+\s*\|", raw_line):
+        return False  # a row of a data table ("| F-16 Block 72 | 25 |"), not a menu
     words = raw_line.split()
     return len(words) <= 8 or (len(words) <= 40 and bool(_FURNITURE_MARK.search(raw_line)))
 

@@ -14,6 +14,7 @@ from email.utils import parsedate_to_datetime
 
 from crawler.text.arabic import (day_at_utc_midnight, find_dates, get_zone, normalize, to_ascii_digits,
                             words_besides_dates)
+from crawler.text.clean import is_meta_composite
 from crawler.text.meta import headline_index, is_article, json_ld, meta_values, page_lines
 
 _PUBLISHED_KEYS = (
@@ -117,8 +118,9 @@ def printed_date(tree, *, title: str, tz: str, fetched_at: datetime,  # noqa: AN
         if len(line) > 160:
             continue
         found = [f for f in find_dates(line, tz=tz, now=fetched_at) if f.kind != "month"]
-        # A dateline is a date and date words, maybe a byline ("كتب: أحمد علي - 5 سبتمبر").
-        if not found or len(words_besides_dates(line, found)) > 4:
+        # A dateline is a date and date words, maybe a byline ("كتب: أحمد علي - 5 سبتمبر"),
+        # or metadata segments around the date: "كتب: … | الأحد 5 نوفمبر 2023 | المشاهدات: 532".
+        if not found or (len(words_besides_dates(line, found)) > 4 and not is_meta_composite(line)):
             continue
         best = next((f for f in found if f.kind != "hijri"), found[0])
         if _plausible(best.value, fetched_at):
