@@ -167,3 +167,17 @@ def test_subheading_after_an_ad_break_is_restored():
     assert restore_subheadings(tree, f"{P1}\n{P2}") == f"{P1}\nردود فعل دولية\n{P2}"
     box = _tree(f"""<p>{P1}</p><div class="box"><header><h3>Trending</h3></header></div><p>{P2}</p>""")
     assert restore_subheadings(box, f"{P1}\n{P2}") == f"{P1}\n{P2}"  # a box's heading stays out
+
+
+# ------------------------------------------------------------------ bylines near the headline
+@pytest.mark.parametrize("line,name", [
+    ("نشر بتاريخ 2023/11/05 - المشاهدات: 1203 - بقلم هشام الإدريسي", "هشام الإدريسي"),
+    ("كتب: حيدر الساعدي | الأحد 5 نوفمبر 2023 | المشاهدات: 532", "حيدر الساعدي"),
+    ("كتب محمود فتحي", "محمود فتحي"),
+    ("كتب الرئيس رسالة", ""),          # a sentence, not a byline
+    ("Posted by", ""),                 # a label with an empty name
+])
+def test_byline_name(line, name):
+    from crawler.text.meta import byline_name
+
+    assert byline_name(line) == name
