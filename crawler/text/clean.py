@@ -12,10 +12,23 @@ from __future__ import annotations
 
 import re
 from difflib import SequenceMatcher
+from functools import lru_cache
 from typing import Iterable, NamedTuple
 
 from crawler.text.arabic import DATE_WORDS, arabic_ratio, find_dates, normalize, words_besides_dates
 from crawler.text.learned import COUNT_WORDS, line_key
+
+@lru_cache(maxsize=4096)
+def _norm(text: str, keep_punct: bool = False) -> str:
+    """normalize, remembered: every rule looks at the same line (the cache holds lines,
+    not state; the result depends on the text alone)."""
+    return normalize(text, keep_punct=keep_punct)
+
+
+@lru_cache(maxsize=4096)
+def _dates(text: str) -> tuple:
+    return tuple(find_dates(text))
+
 
 _WS = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _ZW = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -181,7 +194,7 @@ def is_social(norm_line: str, raw_line: str = "") -> bool:
 
 
 def is_read_also(norm_line: str, raw_line: str) -> bool:
-    return (bool(_READ_ALSO.match(normalize(raw_line, keep_punct=True))) or norm_line in _READ_ALSO_HEADINGS
+    return (bool(_READ_ALSO.match(_norm(raw_line, keep_punct=True))) or norm_line in _READ_ALSO_HEADINGS
             or bool(_READ_ALSO_EN.match(raw_line.strip())))
 
 
@@ -214,7 +227,7 @@ def is_navigation(norm_line: str, raw_line: str = "") -> bool:
     """"المقال السابق: ..." / "Next article" links and "عدد القراءات: 842" counters."""
     if len(norm_line.split()) > 20:
         return False
-    return bool(_NAVIGATION.match(norm_line)) or bool(_COUNTER.match(normalize(raw_line or norm_line, keep_punct=True)))
+    return bool(_NAVIGATION.match(norm_line)) or bool(_COUNTER.match(_norm(raw_line or norm_line, keep_punct=True)))
 
 
 def is_meta_line(norm_line: str, raw_line: str | None = None) -> bool:
@@ -227,12 +240,12 @@ def is_meta_line(norm_line: str, raw_line: str | None = None) -> bool:
     if not words or len(words) > 14:
         return False
     raw = raw_line if raw_line is not None else norm_line
-    if (_BYLINE_STRICT.match(normalize(raw, keep_punct=True)) and len(words) <= 7) or (
+    if (_BYLINE_STRICT.match(_norm(raw, keep_punct=True)) and len(words) <= 7) or (
             _BYLINE_LOOSE.match(norm_line) and len(words) <= 5):
         return True
-    if _TAGS.match(normalize(raw, keep_punct=True)):
+    if _TAGS.match(_norm(raw, keep_punct=True)):
         return True
-    found = [f for f in find_dates(raw) if f.kind not in ("relative", "month")]
+    found = [f for f in _dates(raw) if f.kind not in ("relative", "month")]
     if not found:
         return False
     left = words_besides_dates(raw, found)
@@ -256,12 +269,13 @@ _READING_TIME = re.compile(r"^(?:مده القراءه\s*:?\s*)?(?:\d+\s+)?(?:د
                            r"|^\d+\s+min(?:ute)?s?(?: read)?$", re.I)
 _BYLINE_WORDS = re.compile(r"^(?:بقلم|بواسطه|كتب|كتبت|كتبه|اعداد|تحرير|المحرر|محرر|الكاتب|(?:نشر|نشرت|ارسلت|ارسل) بواسطه"
                            r"|by|posted by|written by)(?:\s|:|$)", re.I)
+_ANY_DIGIT = re.compile(r"\d")
 _CLOCK = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?::\d{2})?(?:\s*(?:ص|م|صباحا|مساء|am|pm)(?!\w))?", re.I)
 _EXPLICIT_SEPARATOR = re.compile(r"\s[|•·\-–—]\s|\||[•·]")
 
 
 def _is_date_segment(seg: str, norm: str) -> bool:
-    found = [f for f in find_dates(seg) if f.kind != "month"]
+    found = [f for f in _dates(seg) if f.kind != "month"]
     if not found:
         return False
     rest = words_besides_dates(seg, found)
@@ -271,12 +285,12 @@ def _is_date_segment(seg: str, norm: str) -> bool:
 def segment_kind(seg: str) -> str:
     """'date', 'counter', 'byline', 'reading-time', 'name' (a short label or name that only
     counts beside the others) or '' (not metadata: the line is kept)."""
-    norm = normalize(seg)
+    norm = _norm(seg)
     if not norm:
         return "name"
     if _is_date_segment(seg, norm):
         return "date"
-    if _COUNTER_SEGMENT.match(normalize(seg, keep_punct=True).replace("(", "").replace(")", "").strip()):
+    if _COUNTER_SEGMENT.match(_norm(seg, keep_punct=True).replace("(", "").replace(")", "").strip()):
         return "counter"
     if _READING_TIME.match(norm):
         return "reading-time"
@@ -294,10 +308,10 @@ def is_meta_composite(raw_line: str) -> bool:
 
     Segments are split at separators ("|", " - ", "•") and around each date, so a date
     and a counter printed side by side in two <span>s are two segments."""
-    if len(raw_line) > 200 or raw_line.startswith("|"):  # "| 1 | Kyle Busch | 5040 |": a table row
-        return False
-    norm = normalize(raw_line, keep_punct=True)
-    found = [f for f in find_dates(raw_line) if f.kind != "month"]
+    if len(raw_line) > 200 or raw_line.startswith("|") or raw_line.count(" ") > 30:
+        return False  # a paragraph, or a table row ("| 1 | Kyle Busch | 5040 |")
+    norm = _norm(raw_line, keep_punct=True)
+    found = [f for f in _dates(raw_line) if f.kind != "month"] if _ANY_DIGIT.search(norm) else []
     for f in sorted(found, key=lambda f: -f.start):
         norm = norm[:f.start] + " | " + norm[f.end:]
     kinds = ["date"] * len(found)
@@ -306,7 +320,7 @@ def is_meta_composite(raw_line: str) -> bool:
         seg = seg.strip(" -|،,:")
         if not seg:
             continue
-        if all(w in DATE_WORDS for w in normalize(seg).split()):  # "الأحد،", "تاريخ النشر:"
+        if all(w in DATE_WORDS for w in _norm(seg).split()):  # "الأحد،", "تاريخ النشر:"
             kinds.append("date-word")
             continue
         kinds.append(segment_kind(seg))
@@ -333,7 +347,7 @@ _PARENTHESISED = re.compile(r"^[(\[]([^()\[\]]{1,30})[)\]][.،]?$")
 def is_credit(raw_line: str) -> bool:
     """Photo credit, archive-photo note or a lone agency sign (by shape and length)."""
     line = raw_line.strip()
-    norm = normalize(line)
+    norm = _norm(line)
     words = norm.split()
     if not words or len(words) > 8:
         return False
@@ -341,7 +355,7 @@ def is_credit(raw_line: str) -> bool:
         return True
     if _PHOTO_WORD.match(norm) and len(words) <= 6:
         return True
-    return bool(_SOURCE_LABEL.match(normalize(line, keep_punct=True))) and len(words) <= 3
+    return bool(_SOURCE_LABEL.match(_norm(line, keep_punct=True))) and len(words) <= 3
 
 
 # ---------------------------------------------------------------------- Latin-script furniture
@@ -388,10 +402,10 @@ def judge_lines(text: str, *, title: str = "", site_name: str = "",
     """
     compiled = [p if isinstance(p, re.Pattern) else re.compile(p) for p in patterns]
     learned_keys = {line_key(x) for x in learned}
-    norm_title = normalize(title)
-    norm_site = normalize(site_name)
+    norm_title = _norm(title)
+    norm_site = _norm(site_name)
     lines = [_tidy(x) for x in text.splitlines()]
-    arabic_page = arabic_ratio(text) >= 0.6
+    arabic_page = arabic_ratio(text[:1500]) >= 0.6  # the opening is enough to know the script
     out: list[Verdict] = []
     last_kept = ""
     for line in lines:
@@ -404,7 +418,7 @@ def judge_lines(text: str, *, title: str = "", site_name: str = "",
             rule = "learned"
         if not rule:
             fixed = fix_stray_dots(line)
-            if last_kept and normalize(last_kept) == normalize(line):
+            if last_kept and _norm(last_kept) == _norm(line):
                 rule = "repeat"
             else:
                 out.append(Verdict(fixed))
@@ -422,7 +436,7 @@ def line_rule(line: str, *, norm_title: str = "", norm_site: str = "", arabic_pa
 
     A list bullet trafilatura prints ("- ", "• ") is not part of what the line is."""
     line = _BULLET.sub("", line) or line
-    norm = normalize(line)
+    norm = _norm(line)
     if not norm:  # a line of punctuation or a lone dot
         return "empty"
     if is_read_also(norm, line):

@@ -165,7 +165,12 @@ _VISIBLE = etree.XPath(".//text()[not(ancestor::script) and not(ancestor::style)
 
 
 def _block_text(el) -> str:  # noqa: ANN001
-    """What a reader sees of a block: its text without the code of <script>/<style>."""
+    return " ".join(el.text_content().split())
+
+
+def _visible_text(el) -> str:  # noqa: ANN001
+    """What a reader sees of a block: its text without the code of <script>/<style>
+    (slower than _block_text: only where code would pass for prose)."""
     return " ".join("".join(_VISIBLE(el)).split())
 
 
@@ -181,24 +186,27 @@ def _leaves(el) -> list[str]:  # noqa: ANN001
             continue
         if x is el and any(True for _ in el.iter(*_LEAF_TAGS) if _ is not el):
             continue
-        t = _block_text(x)
+        t = _visible_text(x)
         if t:
             out.append(t)
-    return out or ([_block_text(el)] if _block_text(el) else [])
+    whole = _visible_text(el)
+    return out or ([whole] if whole else [])
 
 
-def _neighbour_text(el, forward: bool, levels: int = 1) -> str | None:  # noqa: ANN001
+def _neighbour_text(el, forward: bool, keys: list[str], levels: int = 1) -> str | None:  # noqa: ANN001
     """The text block next to ``el`` in reading order: its sibling, else (up to ``levels``
     parents up) the parent's sibling, skipping ad breaks and empty blocks ("- إعلان -").
-    A heading of a box (inside <header>, <aside>, <nav>) has no story neighbours."""
+    A container's edge paragraph is found among ``keys`` (the extracted lines) by how the
+    container's text begins or ends, without walking it. A heading of a box (inside
+    <header>, <aside>, <nav>) has no story neighbours."""
     node = el
     for _ in range(levels + 1):
         sib = node.getnext() if forward else node.getprevious()
         while sib is not None:
             text = _block_text(sib)
-            if text and not is_ad_break(sib):
-                leaves = _leaves(sib)
-                return leaves[0] if forward else leaves[-1]
+            if text and not is_ad_break(sib, text):
+                edge = [k for k in keys if k and (text.startswith(k) if forward else text.endswith(k))]
+                return max(edge, key=len) if edge else text
             sib = sib.getnext() if forward else sib.getprevious()
         node = node.getparent()
         if node is None or node.tag in ("body", "html", "header", "aside", "nav", "footer", "figure"):
@@ -222,7 +230,7 @@ def restore_subheadings(tree, text: str) -> str:  # noqa: ANN001
         head = _block_text(h)
         if not (2 < len(head) <= 150) or head in present:
             continue
-        a, b = _neighbour_text(h, False), _neighbour_text(h, True)
+        a, b = _neighbour_text(h, False, keys), _neighbour_text(h, True, keys)
         if a is None or b is None:
             continue
         for i in range(len(keys) - 1):
@@ -260,25 +268,33 @@ def _prose_blocks(el) -> list[str] | None:  # noqa: ANN001
     return None
 
 
-def _leaf_index(tree) -> dict[str, object]:  # noqa: ANN001
-    """{text: element} of the innermost text blocks (first occurrence wins)."""
-    out: dict[str, object] = {}
+def _find_block(tree, keys: list[str]):  # noqa: ANN001, ANN202
+    """The innermost block holding the first of ``keys`` (lines of trafilatura's text)
+    found on the page, in one walk; None when none is a block of its own."""
+    wanted = {k: i for i, k in enumerate(keys)}
+    best, best_i = None, len(keys)
     for el in tree.iter("p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "div", "td", "dd"):
         if el.tag in ("div", "td", "dd") and any(True for _ in el.iterchildren(*_LEAF_TAGS)):
             continue
-        t = _block_text(el)
-        if t and len(t) < 5000:
-            out.setdefault(t, el)
-    return out
+        i = wanted.get(_block_text(el), len(keys))
+        if i < best_i:
+            best, best_i = el, i
+            if i == 0:
+                break
+    return best
 
 
 _AD_CLASS = re.compile(r"(?:^|[-_\s])(?:ad|ads|adv|advert|advertisement|adsense|dfp|gpt|banner|sponsor)(?:[-_\s\d]|$)", re.I)
 
 
-def is_ad_break(el) -> bool:  # noqa: ANN001
+def is_ad_break(el, text: str | None = None) -> bool:  # noqa: ANN001
     """An ad slot between two parts of a story: an ad label ("- إعلان -", "Advertisement"),
-    an ad container by its class or id, or an ad tag (<ins class=adsbygoogle>, <amp-ad>)."""
-    label = normalize(_block_text(el))
+    an ad container by its class or id, or an ad tag (<ins class=adsbygoogle>, <amp-ad>).
+    Never a block with more text than a label: a story block may carry any class."""
+    text = _block_text(el) if text is None else text
+    if len(text) > 60:
+        return False
+    label = normalize(text)
     if label and is_ad_label(label):
         return True
     if _AD_CLASS.search(f"{el.get('class') or ''} {el.get('id') or ''}"):
@@ -308,8 +324,9 @@ def _story_siblings(anchor, present: set[str], levels: int = 2) -> list[str]:  #
         crossed_ad = False
         while sib is not None:
             text = _block_text(sib)
-            if not text or len(text.split()) <= _SKIPPABLE_WORDS or is_ad_break(sib):
-                crossed_ad = crossed_ad or (bool(text) or len(sib) > 0) and is_ad_break(sib)
+            ad = is_ad_break(sib, text)
+            if not text or len(text.split()) <= _SKIPPABLE_WORDS or ad:
+                crossed_ad = crossed_ad or ad
                 sib = sib.getprevious()
                 continue
             blocks = _prose_blocks(sib) if sib.tag == node.tag else None
@@ -337,10 +354,9 @@ def recover_story_blocks(tree, text: str) -> tuple[str, list[str]]:  # noqa: ANN
     lines = [x for x in text.split("\n") if x.strip()]
     if not lines:
         return text, []
-    index = _leaf_index(tree)
     keys = [" ".join(x.split()) for x in lines]
     present = set(keys)
-    first = next((index[k] for k in keys if k in index), None)
+    first = _find_block(tree, keys[:3])
     before = _story_siblings(first, present) if first is not None else []
     moved = {t for t in before if t in present}  # found at the wrong end: moved to the front
     return "\n".join(before + [k for k in keys if k not in moved]), before
