@@ -326,7 +326,7 @@ def _story_siblings(anchor, present: set[str], levels: int = 2) -> list[str]:  #
             text = _block_text(sib)
             ad = is_ad_break(sib, text)
             if not text or len(text.split()) <= _SKIPPABLE_WORDS or ad:
-                crossed_ad = crossed_ad or ad
+                crossed_ad = crossed_ad or (ad and (bool(text) or len(sib) > 0))  # an empty <div class=sponsor> is no break
                 sib = sib.getprevious()
                 continue
             blocks = _prose_blocks(sib) if sib.tag == node.tag else None
