@@ -1,6 +1,6 @@
 """Extraction quality of defnews against bare trafilatura, on the same pages, side by side.
 
-    python bench/quality.py [--data /work/shared/data] [--no-zyte] [--workers N] [-v] [--templates]
+    python bench/quality.py [--data /work/shared/data] [--no-zyte] [--workers N] [-v] [--templates] [--learn]
 
 Sets, reported apart and together:
 1. old: the labelled Arabic set written with the first rules (tests/fixtures/quality/pages);
@@ -15,8 +15,10 @@ Sets, reported apart and together:
    normalised, precision and recall averaged), as a regression check that the Arabic
    rules never cut general text.
 
-Nothing here is learned per source (learned boilerplate starts empty, as on a new source),
-so no page's figures depend on the other pages of its site.
+The main figures learn nothing per source (learned boilerplate starts empty, as on a new
+source). With --learn, each page is run again with the lines its site's *other* pages share
+(leave-one-out, threshold 2, as storage/learned.py would learn them): no page learns from
+itself, and held-apart pages learn only from held-apart pages.
 
 "bare trafilatura" is trafilatura.bare_extraction with its defaults (with_metadata=True so
 it reports a title, date and author).
@@ -49,10 +51,12 @@ TOOLS = ("defnews", "trafilatura")
 
 
 # ----------------------------------------------------------------------------- running
-def run_defnews(body: bytes, url: str, tz: str = "UTC", fetched_at: datetime | None = None) -> dict:
+def run_defnews(body: bytes, url: str, tz: str = "UTC", fetched_at: datetime | None = None,
+                learned: frozenset[str] = frozenset()) -> dict:
     from crawler.text.extract import extract_record
 
-    rec = extract_record(body, url, timezone_name=tz, fetched_at=fetched_at or datetime.now(timezone.utc))
+    rec = extract_record(body, url, timezone_name=tz, fetched_at=fetched_at or datetime.now(timezone.utc),
+                         learned=learned)
     if rec is None:
         return dict(text="", title="", date=None, author="", language="")
     return dict(text=rec.text, title=rec.title, date=rec.published_at, author=rec.author,
@@ -195,10 +199,13 @@ def labelled_pages() -> list[tuple[str, bytes, dict]]:
     return load_labelled(FIXTURES, "old") + load_labelled(UNSEEN, "new")
 
 
-def score_labelled_page(args: tuple[str, str, bytes, dict]) -> dict:
-    tool, name, body, exp = args
+def score_labelled_page(args: tuple) -> dict:
+    tool, name, body, exp, *rest = args
     fetched = datetime.fromisoformat(exp["fetched_at"])
-    got = run(tool, body, exp["url"], exp.get("timezone", "UTC"), fetched)
+    if rest and rest[0]:
+        got = run_defnews(body, exp["url"], exp.get("timezone", "UTC"), fetched, learned=rest[0])
+    else:
+        got = run(tool, body, exp["url"], exp.get("timezone", "UTC"), fetched)
     expected_text = "\n\n".join(exp["paragraphs"])
     p, r = char_precision_recall(expected_text, got["text"])
     leaked = leaks(got["text"], exp.get("boilerplate", []), exp["title"], expected_text)
@@ -208,6 +215,35 @@ def score_labelled_page(args: tuple[str, str, bytes, dict]) -> dict:
                 date=date_ok(exp, got["date"], tool), got_date=got["date"],
                 author=squash(got["author"]) == squash(exp.get("author", "")),
                 language=got["language"] == exp.get("language", "ar"))
+
+
+def cleaned_text(args: tuple[str, bytes, dict]) -> tuple[str, str]:
+    name, body, exp = args
+    got = run_defnews(body, exp["url"], exp.get("timezone", "UTC"), datetime.fromisoformat(exp["fetched_at"]))
+    return name, got["text"]
+
+
+def leave_one_out_learned(pages: list[tuple[str, bytes, dict]], texts: dict[str, str],
+                          threshold: int = 2) -> dict[str, frozenset[str]]:
+    """Per page, the lines its site's *other* pages share (>= threshold of them), as
+    storage.learned would learn them: a page never learns from itself."""
+    from crawler.text.learned import candidate_lines
+
+    by_site: dict[str, list[str]] = {}
+    for name, _, exp in pages:
+        by_site.setdefault(f"{exp['set']}:{exp.get('site', name)}", []).append(name)
+    cands = {name: candidate_lines(texts.get(name, "")) for name, _, _ in pages}
+    out: dict[str, frozenset[str]] = {}
+    for names in by_site.values():
+        for name in names:
+            counts: Counter = Counter()
+            lines: dict[str, str] = {}
+            for other in names:
+                if other != name:
+                    counts.update(cands[other].keys())
+                    lines.update(cands[other])
+            out[name] = frozenset(lines[h] for h, n in counts.items() if n >= threshold)
+    return out
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -348,6 +384,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="one line per page of the old and new sets (held-apart pages stay aggregate)")
     ap.add_argument("--show-held", action="store_true", help="also list held-apart pages one by one (not while tuning)")
     ap.add_argument("--templates", action="store_true", help="figures per template (old and new sets)")
+    ap.add_argument("--learn", action="store_true",
+                    help="also run defnews with learned lines, leave-one-out per site (threshold 2)")
     args = ap.parse_args(argv)
     tools = ("defnews",) if args.defnews_only else TOOLS
 
@@ -370,6 +408,21 @@ def main(argv: list[str] | None = None) -> int:
                           f"leaks={s['leaks']:<3} title={s['title']:.2f} date={s['date']:.2f} author={s['author']:.2f}")
             if args.verbose:
                 for x in mine:
+                    if x["set"] != "held" or args.show_held:
+                        print(page_line(x))
+
+        if args.learn:
+            texts = dict(pool.map(cleaned_text, [(n, b, e) for n, b, e in pages], chunksize=2))
+            learned = leave_one_out_learned(pages, texts)
+            lrows = list(pool.map(score_labelled_page, [("defnews", n, b, e, learned[n]) for n, b, e in pages],
+                                  chunksize=2))
+            summaries = {s: summarise([x for x in lrows if x["set"] == s]) for s in SETS if s != "real"}
+            summaries["whole"] = summarise(lrows)
+            print(f"\n== defnews with learned lines (each page learns only from its site's other pages,"
+                  f" threshold 2; {sum(1 for v in learned.values() if v)} pages had lines to learn) ==")
+            print_table(summaries)
+            if args.verbose:
+                for x in lrows:
                     if x["set"] != "held" or args.show_held:
                         print(page_line(x))
 
