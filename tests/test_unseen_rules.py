@@ -56,7 +56,7 @@ def test_meta_composite_needs_a_strong_segment():
 # ------------------------------------------------------------------ credits
 @pytest.mark.parametrize("line", [
     "(أ ف ب)", "(و.م.ع)", "(واس)", "(رويترز)", "صورة أرشيفية (أ ف ب)", "صورة أرشيفية - رويترز", "الصورة: رويترز",
-    "تصوير: أرشيف الموقع", "صورة: أرشيف", "صورة من الأرشيف", "المصدر: كونا", "Photo: AFP",
+    "تصوير: أرشيف الموقع", "صورة: أرشيف", "صورة من الأرشيف", "المصدر: كونا", "Photo: AFP", "الصور: رويترز",
 ])
 def test_credits_and_archive_notes_go(line):
     assert is_credit(line)
@@ -67,6 +67,7 @@ def test_credits_and_archive_notes_go(line):
     "القاهرة (أ ف ب) - أعلنت الهيئة العربية للتصنيع في مصر بدء الإنتاج المحلي لمدفع الهاوتزر ذاتي الحركة.",
     "صور الأقمار الصناعية تكشف حجم الدمار في المنطقة الحدودية بعد أسابيع من القصف المتواصل على القرى.",
     "إدانات عربية",
+    "الصور تكشف حجم الدمار",  # a sub-heading: plural "pictures" without a colon
 ])
 def test_story_lines_naming_agencies_or_photos_are_kept(line):
     assert not is_credit(line)

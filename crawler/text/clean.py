@@ -337,9 +337,10 @@ def is_meta_composite(raw_line: str) -> bool:
 # ("صورة أرشيفية", "تصوير:", "الصورة:") with at most a few names after it, or a short
 # parenthesised agency sign standing alone ("(أ ف ب)", "(و.م.ع)", "(واس)"). A story's own
 # dateline "القاهرة (أ ف ب) -" sits inside a long paragraph and is never alone.
+# Plural "صور"/"الصور" (pictures) opens headings and sentences too: only with a colon.
 _PHOTO_WORD = re.compile(
-    r"^(?:صوره|الصوره|صور|الصور|تصوير|بعدسه|عدسه|ارشيفيه|ارشيف|من الارشيف|photo|photos|image|picture|credit|file photo)"
-    r"(?:\s|:|$)", re.I)
+    r"^(?:(?:صوره|الصوره|تصوير|بعدسه|عدسه|ارشيفيه|ارشيف|من الارشيف|photo|image|picture|credit|file photo)(?:\s|:|$)"
+    r"|(?:صور|الصور|photos)\s*:)", re.I)
 _SOURCE_LABEL = re.compile(r"^(?:المصدر|مصدر|source)\s*[:：]", re.I)
 _PARENTHESISED = re.compile(r"^[(\[]([^()\[\]]{1,30})[)\]][.،]?$")
 
@@ -353,7 +354,7 @@ def is_credit(raw_line: str) -> bool:
         return False
     if _PARENTHESISED.match(line) and len(words) <= 4:
         return True
-    if _PHOTO_WORD.match(norm) and len(words) <= 6:
+    if _PHOTO_WORD.match(_norm(line, keep_punct=True)) and len(words) <= 6:
         return True
     return bool(_SOURCE_LABEL.match(_norm(line, keep_punct=True))) and len(words) <= 3
 
