@@ -19,6 +19,7 @@ from lxml import html as lxml_html
 from crawler.items import FeedMeta, Record
 from crawler.text.arabic import normalize
 from crawler.text.clean import Verdict, format_verdicts, is_ad_label, judge_lines
+from crawler.text.revisions import version_hash
 from crawler.urls import choose_canonical
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:]+)""", re.I)
@@ -535,6 +536,9 @@ def extract_with_trace(
     raw_text = restore_subheadings(prepared, raw_text)
     site_name = site_name_of(tree, meta.get("sitename") or "")
     title = choose_title(tree, feed.title if feed else "", meta.get("title") or "", site_name)
+    # The page's own headline, which a re-check (no feed entry) sees: what page_hash keeps.
+    page_title = (choose_title(tree, "", meta.get("title") or "", site_name)
+                  if feed is not None and feed.title.strip() else title)
     verdicts = judge_lines(raw_text, title=title, site_name=site_name, patterns=list(boilerplate),
                            learned=set(learned))
     text = "\n\n".join(v.line for v in verdicts if not v.rule)
@@ -561,5 +565,6 @@ def extract_with_trace(
         relevance=score(title, text),
         guid=feed.guid if feed else "",
         site_name=site_name,
+        page_hash=version_hash(page_title.strip(), text),
     )
     return record, CleaningTrace(tuple(recovered), tuple(verdicts), date_source)
