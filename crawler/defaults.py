@@ -21,6 +21,14 @@ TIMEOUT = 30.0  # seconds per request
 MAX_PAGE_BYTES = 5_000_000
 RETRIES = 2
 RETRY_HTTP_CODES = (500, 502, 503, 504, 522, 524, 408, 429)
+#: RFC 9309 section 2.4: a cached robots.txt SHOULD NOT be used for more than 24 hours.
+ROBOTS_MAX_AGE = 24 * 3600
+#: Tries of a robots.txt before its host is settled as unreachable for the run: the worst
+#: a mute host costs a source is this many crawl.timeout's.
+ROBOTS_TRIES = 2
+#: Seconds one robots.txt try may take (at most crawl.timeout): a few hundred bytes that
+#: any working server sends at once. A mute host costs ROBOTS_TRIES x this, not more.
+ROBOTS_TIMEOUT = 10.0
 
 # -- sources (config.yaml `sources:`) -------------------------------------------------------
 SCHEDULE = "*/30 * * * *"

@@ -74,6 +74,11 @@ class RunCounts:
     updated: int = 0  # stored stories re-checked and found corrected (updated in place)
     recheck_kept: int = 0  # re-checked pages that gave no or much less text: not used
     errors: list[str] = field(default_factory=list)
+    # Why items were dropped, by kind ({"bad link": 3, "off-site": 2}), and why they failed.
+    skips: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # e.g. a feed with no entries
+    seconds: float = 0.0  # wall time of the source's crawl: what its worst case cost
     # The crawl could not run to its end: it could not start (database, Redis) or lost its
     # shared frontier. `defnews crawl` then exits 1.
     aborted: bool = False

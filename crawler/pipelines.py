@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import datetime
 from concurrent.futures import Executor
 from typing import Any
 
@@ -37,6 +38,11 @@ from storage.stories import store_records
 log = logging.getLogger(__name__)
 
 
+def _by_kind(stats: dict, prefix: str) -> dict[str, int]:
+    """{"bad link": 3, ...} from the stats the spider counted under ``prefix``."""
+    return {k[len(prefix):]: int(v) for k, v in sorted(stats.items()) if k.startswith(prefix)}
+
+
 class StorePipeline:
     def __init__(self, database: str, batch_size: int, stats: Any, crawler: Any = None, *,
                  pool_batch: int = 16, max_inflight: int = 0) -> None:
@@ -53,6 +59,7 @@ class StorePipeline:
         self._to_store: list[tuple[Page, Processed]] = []  # extracted, waiting for the writer
         self._writer: asyncio.Future | None = None
         self._closing = False
+        self.store_failures = 0  # batches the database refused (a restart, a full disk)
         self._flushing = False  # store partial batches now (the frontier has nothing to hand out)
         self.frontier: Any = None  # the shared Redis frontier, when there is one
 
@@ -95,8 +102,15 @@ class StorePipeline:
         await self._drain()
         c = self.counts
         c.failed += int(self.stats.get_value("defnews/failed", 0))
-        c.skipped = int(self.stats.get_value("defnews/skipped_not_html", 0)) + int(
-            self.stats.get_value("defnews/skipped_size", 0))
+        # Every kind of drop the spider counted (bad link, off-site, redirect loop, ...).
+        stats = self.stats.get_stats()
+        c.skips = _by_kind(stats, "defnews/skip/")
+        c.failures = _by_kind(stats, "defnews/fail/")
+        c.skipped = sum(c.skips.values())
+        c.warnings = list(self.stats.get_value("defnews/warnings", []))
+        started = stats.get("start_time")
+        if isinstance(started, datetime):
+            c.seconds = (datetime.now(started.tzinfo) - started).total_seconds()
         seed_errors = list(self.stats.get_value("defnews/seed_errors", []))
         c.errors.extend(seed_errors)
         # Scrapy sets finish_reason only after the pipelines closed; a crawl stopped by a
@@ -105,8 +119,9 @@ class StorePipeline:
         seeds_ok = int(self.stats.get_value("defnews/seeds_ok", 0))
         if stopped:
             c.status = "interrupted"
-        elif seeds_ok == 0 and c.pages == 0 and seed_errors:
-            c.status = "failed"
+        elif (seeds_ok == 0 and c.pages == 0 and seed_errors) or self.store_failures \
+                or self.stats.get_value("defnews/database_lost"):
+            c.status = "failed"  # pages fetched but not stored: the run must not look ok
         else:
             c.status = "ok"
         c.failed += int(self.stats.get_value("defnews/seed_failed", 0))
@@ -124,8 +139,15 @@ class StorePipeline:
         self.stats.set_value("defnews/counts", c)
         self.stats.set_value("defnews/new", c.new)
         if self.run_id is not None:
-            await asyncio.to_thread(finish_run, self.factory, self.run_id, status, c, last=last,
-                                    workers=workers)
+            try:
+                await asyncio.to_thread(finish_run, self.factory, self.run_id, status, c, last=last,
+                                        workers=workers)
+            except Exception as exc:  # the database is away: the summary still tells
+                c.status = "failed"
+                msg = (f"source {self.rules.name}: the run record was not written: "
+                       f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+                c.errors.append(msg)
+                log.error(msg)
         self.engine.dispose()
 
     # -- items --------------------------------------------------------------------------
@@ -203,6 +225,7 @@ class StorePipeline:
                 except Exception as exc:  # reported; the next batch is tried (and, with a
                     # shared frontier, these pages' requests go back to the queue)
                     self.counts.failed += len(chunk)
+                    self.store_failures += 1
                     msg = (f"source {self.rules.name}: storing a batch of {len(chunk)} pages failed: "
                            f"{type(exc).__name__}: {exc}")
                     self.counts.errors.append(msg)

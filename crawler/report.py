@@ -50,12 +50,26 @@ def print_summary(results: Sequence[RunCounts], out: IO[str]) -> None:
         table.add_row("total", "", *(str(sum(getattr(r, f) for r in results)) for _, f in COLUMNS))
     console = Console(file=out, width=max(100, 0), highlight=False, soft_wrap=True)
     console.print(table)
+    # Wall time per source (a line, not a column: summary parsers keep their columns):
+    # what each source's worst case - timeouts, a settled host - cost this run.
+    console.print("  time per source: " + ", ".join(f"{r.source} {r.seconds:.1f} s" for r in results),
+                  markup=False)
     for r in results:
         if r.updated:  # corrections found by re-checks (storage/corrections.py)
             console.print(f"  {r.source}: {r.updated} stored stories updated: corrected at the source",
                           markup=False)
         for err in r.errors:
             console.print(f"  {err}", markup=False)
+        for w in r.warnings:
+            console.print(f"  {w}", markup=False)
+        for label, kinds in (("skipped", r.skips), ("failed", r.failures)):
+            if kinds:
+                console.print(f"  {r.source}: {label}: {kinds_line(kinds)}", markup=False)
+
+
+def kinds_line(kinds: dict[str, int]) -> str:
+    """"bad link 3, off-site 2, redirect loop 1": most frequent first."""
+    return ", ".join(f"{k} {n}" for k, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 # -- the sources' health --------------------------------------------------------------------

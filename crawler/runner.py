@@ -24,6 +24,7 @@ from crawler.config import Config, SourceConfig
 from crawler.items import RunCounts
 from crawler.settings import scrapy_settings
 from crawler.text.page import warm_up
+from crawler.middlewares import failure_kind
 from spiders.news import NewsSpider
 
 log = logging.getLogger(__name__)
@@ -173,8 +174,12 @@ class _OneSpider(scrapy.Spider):
         self.box.update(body=response.body, encoding=m.group(1) if m else None, url=response.url)
 
     def failed(self, failure: Any) -> None:
+        # The kind first ("connection reset", "timeout"), as the crawl summary names it,
+        # then Scrapy's words; "HTTP 404" and "host ... unreachable" say it all already.
+        _, kind = failure_kind(failure)
         response = getattr(failure.value, "response", None)
-        self.box["error"] = f"HTTP {response.status}" if response is not None else str(failure.value)
+        detail = f"HTTP {response.status}" if response is not None else str(failure.value)
+        self.box["error"] = detail if kind in ("host unreachable", detail) else f"{kind} ({detail[:300]})"
 
 
 def fetch_one(url: str, cfg: Config | None) -> tuple[bytes, str | None, str]:

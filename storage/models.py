@@ -167,6 +167,19 @@ class FeedState(Base):
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
+class RobotsTxt(Base):
+    """A host's robots.txt, kept across runs for as long as its caching headers allow
+    (at most 24 h, RFC 9309 section 2.4), so a run does not fetch it again."""
+
+    __tablename__ = "robots_txt"
+
+    netloc: Mapped[str] = mapped_column(String(300), primary_key=True)  # scheme://host:port
+    status: Mapped[int] = mapped_column(Integer)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class CrawlRun(Base):
     """One run of one source; a run without ended_at did not finish (killed or running)."""
 

@@ -57,6 +57,7 @@ from crawler.text.fingerprints import (
     words,
 )
 from crawler.items import Record
+from crawler.text.facts import story_facts
 from storage.db import utcnow
 from storage.feed_entries import remember_guids, seen_guids
 from storage.learned import record_lines
@@ -87,6 +88,7 @@ class _Candidate:
     root: int  # the cluster original: duplicate_of or id
     signature: bytes | None
     title: str  # normalised
+    facts: tuple[str, ...] = ()  # of its headline and text (crawler.text.facts)
 
 
 @dataclass
@@ -271,7 +273,7 @@ def _best_match(keys: DedupKeys, owner_ids: Iterable[int], candidates: dict[int,
         if cand is None or cand.signature is None:
             continue
         j = estimate_jaccard(keys.signature, cand.signature)
-        if is_same_story(j, title_similarity(keys.title, cand.title), params):
+        if is_same_story(j, title_similarity(keys.title, cand.title), params, keys.facts, cand.facts):
             if best is None or j > best[0]:
                 best = (j, cand.root)
     return best
@@ -285,7 +287,7 @@ def _best_batch_match(keys: DedupKeys, plans: list[_Plan], idxs: Iterable[int],
     for i in sorted(idxs):
         other = plans[i].keys
         j = estimate_jaccard(keys.signature, other.signature)
-        if is_same_story(j, title_similarity(keys.title, other.title), params):
+        if is_same_story(j, title_similarity(keys.title, other.title), params, keys.facts, other.facts):
             if best is None or j > best[0]:
                 best = (j, i)
     return best
@@ -362,11 +364,13 @@ def _bucket_owners(conn: Connection, hashes: Iterable[int],
 def _candidates(conn: Connection, ids: set[int]) -> dict[int, _Candidate]:
     out: dict[int, _Candidate] = {}
     for chunk in _chunks(sorted(ids)):
-        for sid, dup, sig, title in conn.execute(
-                select(STORIES.c.id, STORIES.c.duplicate_of, STORIES.c.minhash, STORIES.c.title)
+        for sid, dup, sig, title, body in conn.execute(
+                select(STORIES.c.id, STORIES.c.duplicate_of, STORIES.c.minhash, STORIES.c.title,
+                       STORIES.c.text)
                 .where(STORIES.c.id.in_(chunk))):
             out[sid] = _Candidate(sid, dup or sid, bytes(sig) if sig is not None else None,
-                                  " ".join(words(title or "")))
+                                  " ".join(words(title or "")),
+                                  tuple(story_facts(f"{title or ''}\n{body or ''}")))
     return out
 
 
