@@ -57,7 +57,7 @@ from crawler.text.fingerprints import (
     words,
 )
 from crawler.items import Record
-from crawler.text.facts import story_facts
+from crawler.text.story_facts import story_facts
 from storage.db import utcnow
 from storage.feed_entries import remember_guids, seen_guids
 from storage.learned import record_lines
@@ -88,7 +88,7 @@ class _Candidate:
     root: int  # the cluster original: duplicate_of or id
     signature: bytes | None
     title: str  # normalised
-    facts: tuple[str, ...] = ()  # of its headline and text (crawler.text.facts)
+    facts: tuple[str, ...] = ()  # of its headline and text (crawler.text.story_facts)
 
 
 @dataclass

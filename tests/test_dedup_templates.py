@@ -3,7 +3,7 @@
 Stories written from one agency template share their opening formula, headline pattern
 and closing lines (estimated Jaccard up to 0.77) and differ in their facts; each has one
 rewrite that keeps them. Defence: the facts check in crawler.text.fingerprints.is_same_story
-(crawler/text/facts.py). Without it, most hard-negative pairs of a template are merged.
+(crawler/text/story_facts.py). Without it, most hard-negative pairs of a template are merged.
 
 Recall through storage depends on arrival order: an LSH bucket has one owner, and when a
 story of the same template owns the buckets a rewrite shares with its original, the
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from crawler.items import Record
-from crawler.text.facts import facts_conflict, story_facts
+from crawler.text.story_facts import facts_conflict, story_facts
 from crawler.text.fingerprints import compare, dedup_keys
 from storage.db import open_db
 from storage.stories import store_records

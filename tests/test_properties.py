@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from crawler.text.arabic import find_dates, normalize, parse_date
 from crawler.text.clean import clean_text
 from crawler.text.decoding import decode_html, strip_controls
-from crawler.text.facts import facts_conflict, story_facts
+from crawler.text.story_facts import facts_conflict, story_facts
 from crawler.text.fingerprints import compare, dedup_keys, fingerprint, words
 from crawler.text.parsing import flatten_deep_markup, parse_html
 from crawler.urls import canonical_url, strip_tracking

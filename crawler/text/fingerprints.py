@@ -42,7 +42,7 @@ import numpy as np
 from datasketch import MinHash
 
 from crawler.text.arabic import normalize
-from crawler.text.facts import facts_conflict, story_facts
+from crawler.text.story_facts import facts_conflict, story_facts
 
 SIGNATURE_DTYPE = np.dtype("<u4")  # datasketch affine32 hash values, little-endian
 MINHASH_SCHEME = "affine32"
@@ -81,7 +81,7 @@ class DedupKeys:
     signature: bytes | None  # packed MinHash (uint32 little-endian), None when too short
     bands: tuple[int, ...]  # one band-specific signed 64-bit hash per LSH band
     title: str  # normalised headline, for the second signal
-    facts: tuple[str, ...] = ()  # numbers, countries, days, months (crawler.text.facts)
+    facts: tuple[str, ...] = ()  # numbers, countries, days, months (crawler.text.story_facts)
 
 
 # --- normalisation -------------------------------------------------------------------
