@@ -80,10 +80,7 @@ def figures(stories: list[Story], kept: dict[str, bool]) -> Figures:
 
 
 def evaluate(threshold: float | None = None) -> tuple[list[Story], dict[str, float], dict[str, bool]]:
-    try:
-        from crawler.text.relevance import THRESHOLD, score
-    except ImportError:  # before the layout move
-        from crawler.relevance import THRESHOLD, score
+    from crawler.relevance import THRESHOLD, score
 
     t = THRESHOLD if threshold is None else threshold
     stories = load_set()
