@@ -24,11 +24,15 @@ from scrapy.exceptions import DropItem
 
 from sqlalchemy import select
 
-from crawler.items import Page
+from crawler.items import FeedMeta, Page
 from crawler.process import Processed, SourceRules, process_batch
+from crawler.relevance import THRESHOLD
+from crawler.urls import canonical_url
 from storage.boilerplate import learned_lines, record_lines
 from storage.db import open_db, utcnow
-from storage.feed_entries import remember_guids, seen_guids
+from storage.feed_entries import seen_guids
+from storage.rejections import (Rejected, forget_rejections, record_rejections,
+                                still_rejected_guids, still_rejected_urls)
 from storage.models import Story
 from storage.runs import RunCounts, finish_run, start_run
 from storage.stories import store_records
@@ -67,9 +71,14 @@ class StorePipeline:
         src = spider.source
         with self.factory() as session:
             learned = frozenset(learned_lines(session, src.name))
+        threshold = src.relevance_threshold if src.relevance_threshold is not None else THRESHOLD
         self.rules = SourceRules(name=src.name, timezone=src.timezone,
                                  boilerplate=tuple(src.boilerplate), learned=learned,
-                                 relevance_filter=src.relevance_filter)
+                                 relevance_filter=src.relevance_filter, relevance_threshold=threshold,
+                                 lexicon=self.crawler.settings.get("DEFNEWS_RELEVANCE_LEXICON")
+                                 if self.crawler is not None else None)
+        # A rejection holds while its score is below this; without the filter, none holds.
+        self.reject_below = threshold if src.relevance_filter else 0.0
         self.pool: Executor | None = getattr(spider, "pool", None)
         if self.max_inflight <= 0:
             workers = getattr(self.pool, "_max_workers", 1) if self.pool is not None else 1
@@ -106,18 +115,23 @@ class StorePipeline:
             await asyncio.to_thread(finish_run, self.factory, self.run_id, status, c)
         self.engine.dispose()
 
-    def known_guids(self, guids: list[str]) -> set[str]:
-        """Feed entries already stored (or already rejected) for this source: not refetched."""
+    def known_guids(self, entries: list[FeedMeta]) -> set[str]:
+        """Feed entries already stored for this source, or rejected by the relevance filter
+        with the entry unchanged and a score still below the threshold: not refetched."""
         with self.factory() as session:
-            return seen_guids(session, self.rules.name, guids)
+            known = seen_guids(session, self.rules.name, [e.guid for e in entries])
+            rest = {e.guid: e.signature() for e in entries if e.guid not in known}
+            return known | still_rejected_guids(session, self.rules.name, rest, self.reject_below)
 
     def known_urls(self, urls: list[str]) -> set[str]:
-        """Canonical URLs already stored: listing and sitemap links to them are not refetched."""
+        """Canonical URLs already stored, or rejected with a score still below the threshold:
+        listing and sitemap links to them are not refetched."""
         wanted = sorted(set(urls))
         out: set[str] = set()
         with self.factory() as session:
             for i in range(0, len(wanted), 1000):
                 out.update(session.scalars(select(Story.url).where(Story.url.in_(wanted[i:i + 1000]))))
+            out |= still_rejected_urls(session, self.rules.name, set(wanted) - out, self.reject_below)
         return out
 
     # -- items --------------------------------------------------------------------------
@@ -203,21 +217,37 @@ class StorePipeline:
 
     def _store(self, batch: list[Page], results: list[Processed]) -> None:
         records = []
-        rejected: list[tuple[str, str, str, int | None]] = []
+        rejected: list[Rejected] = []
         for page, res in zip(batch, results):
             if res.status == "ok" and res.record is not None:
                 records.append(res.record)
             elif res.status == "rejected":
                 self.counts.rejected += 1
-                if page.feed is not None and page.feed.guid:
-                    rejected.append((self.rules.name, page.feed.guid, page.final_url, None))
+                if res.record is not None:
+                    rejected.append(self._rejection(page, res))
             elif res.status == "empty":
                 self.counts.empty += 1
                 log.info("source %s: %s holds no article text", page.source, page.final_url)
             else:
                 self.counts.failed += 1
                 log.warning("source %s: extraction of %s failed: %s", page.source, page.final_url, res.error)
-        outcomes = store_records(self.factory, records, self.run_id) if records else []
+
+        def bookkeeping(session, outcomes) -> None:  # noqa: ANN001 - in store_records' transaction
+            # Rejections are recorded (and stories stored after all are no longer
+            # rejections); only new originals teach boilerplate: a republished story's
+            # paragraphs recur across stories without being boilerplate.
+            conn = session.connection()
+            if rejected:
+                record_rejections(conn, rejected, utcnow())
+            stored = [r.url for r, o in zip(records, outcomes) if o.status != "exists"]
+            if stored:
+                forget_rejections(conn, self.rules.name, stored)
+            texts = [r.text for r, o in zip(records, outcomes) if o.status == "new" and o.duplicate_of is None]
+            if texts:
+                record_lines(session, self.rules.name, texts)
+
+        outcomes = store_records(self.factory, records, self.run_id, after=bookkeeping) \
+            if records or rejected else []
         for o in outcomes:
             if o.status == "new":
                 self.counts.new += 1
@@ -226,13 +256,12 @@ class StorePipeline:
             else:
                 self.counts.exists += 1
         self.stats.set_value("defnews/new", self.counts.new)
-        # Only new originals teach boilerplate: a republished story's paragraphs recur
-        # across stories without being boilerplate. Rejected feed entries are remembered
-        # so the next run does not fetch them again. One transaction for both.
-        texts = [r.text for r, o in zip(records, outcomes) if o.status == "new" and o.duplicate_of is None]
-        if texts or rejected:
-            with self.factory.begin() as session:
-                if rejected:
-                    remember_guids(session.connection(), rejected, utcnow())
-                if texts:
-                    record_lines(session, self.rules.name, texts)
+
+    def _rejection(self, page: Page, res: Processed) -> Rejected:
+        rec = res.record
+        feed = page.feed
+        return Rejected(source=self.rules.name, url=rec.url, link=canonical_url(page.url),
+                        title=rec.title, score=rec.relevance or 0.0,
+                        threshold=self.rules.relevance_threshold,
+                        guid=feed.guid if feed is not None and feed.guid else None,
+                        entry=feed.signature() if feed is not None and feed.guid else None)

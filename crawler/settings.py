@@ -43,6 +43,7 @@ def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any
         "EXTENSIONS": {"crawler.progress.Progress": 500},
         "HTTPERROR_ALLOW_ALL": False,
         "DEFNEWS_DATABASE": cfg.database,
+        "DEFNEWS_RELEVANCE_LEXICON": cfg.relevance_lexicon(),  # None: the shipped vocabulary
         "DEFNEWS_MAX_LISTING_PAGES": c.max_listing_pages,
         "DEFNEWS_STORE_BATCH": STORE_BATCH,
         "DNS_TIMEOUT": min(c.timeout, 20),

@@ -112,7 +112,7 @@ class NewsSpider(scrapy.Spider):
         self._listings_started = False
         self._nav_seen: set[str] = set()
         # Set by the store pipeline: which feed GUIDs of this source are already handled.
-        self.known_guids: Callable[[list[str]], set[str]] | None = None
+        self.known_guids: Callable[[list[FeedMeta]], set[str]] | None = None
         self.known_urls: Callable[[list[str]], set[str]] | None = None
 
     @classmethod
@@ -243,7 +243,7 @@ class NewsSpider(scrapy.Spider):
             )
             found.append((link, meta))
         self.crawler.stats.inc_value("defnews/feed_entries", len(found))
-        known = self.known_guids([m.guid for _, m in found]) if self.known_guids else set()
+        known = self.known_guids([m for _, m in found]) if self.known_guids else set()
         if known:
             self.crawler.stats.inc_value("defnews/feed_known", len(known))
             log.info("source %s: feed %s: %d of %d entries already stored", self.source.name,

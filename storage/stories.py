@@ -40,7 +40,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -117,19 +117,25 @@ def keys_for(record: Record, params: DedupParams = DEFAULT_PARAMS) -> DedupKeys:
 
 def store_records(factory: sessionmaker[Session], records: Sequence[Record],
                   run_id: int | None = None, params: DedupParams = DEFAULT_PARAMS,
-                  recent_limit: int = RECENT_LIMIT) -> list[Outcome]:
+                  recent_limit: int = RECENT_LIMIT,
+                  after: Callable[[Session, list[Outcome]], None] | None = None) -> list[Outcome]:
     """Store a batch in one transaction; one Outcome per record, in order.
 
-    Retried whole on deadlock or lock timeout (nothing of a failed attempt is committed).
+    ``after`` writes what belongs with the batch (rejections, learned lines) in the same
+    transaction, so a crash never leaves one without the other. Retried whole on deadlock
+    or lock timeout (nothing of a failed attempt is committed).
     """
-    if not records:
+    if not records and after is None:
         return []
     keys = [keys_for(r, params) for r in records]
     for attempt in range(RETRIES):
         try:
             with factory.begin() as session:
-                return _store_batch(session.connection(), records, keys, run_id, params,
-                                    recent_limit)
+                outcomes = _store_batch(session.connection(), records, keys, run_id, params,
+                                        recent_limit) if records else []
+                if after is not None:
+                    after(session, outcomes)
+                return outcomes
         except (OperationalError, DBAPIError) as exc:
             if attempt == RETRIES - 1 or not _retryable(exc):
                 raise
