@@ -80,7 +80,7 @@ def figures(stories: list[Story], kept: dict[str, bool]) -> Figures:
 
 
 def evaluate(threshold: float | None = None) -> tuple[list[Story], dict[str, float], dict[str, bool]]:
-    from crawler.relevance import THRESHOLD, score
+    from crawler.text.relevance import THRESHOLD, score
 
     t = THRESHOLD if threshold is None else threshold
     stories = load_set()

@@ -34,9 +34,9 @@ from typing import Any, Mapping
 
 import yaml
 
-from crawler.arabic import normalize
+from crawler.defaults import RELEVANCE_THRESHOLD as THRESHOLD  # keep/reject line by default
+from crawler.text.arabic import normalize
 
-THRESHOLD = 0.5  # default keep/reject line of a source with relevance_filter: true
 TERMS_FILE = "relevance_terms.yaml"
 SECTIONS = ("anchors", "ambiguous", "senses", "context")
 TITLE_WEIGHT = 1.5  # a headline term counts this many times a body mention, once
