@@ -143,6 +143,8 @@ def store_records(factory: sessionmaker[Session], records: Sequence[Record],
                                         recent_limit) if records else []
                 if rejected:
                     record_rejections(session.connection(), rejected, utcnow())
+                    remember_guids(session.connection(), [(r.source, r.guid, r.url, None)
+                                                          for r in rejected if r.guid], utcnow())
                 for source in {r.source for r in records}:
                     forget_rejections(session.connection(), source, [
                         r.url for r, o in zip(records, outcomes) if r.source == source and o.status != "exists"])
@@ -532,7 +534,7 @@ def known_guids(factory: sessionmaker[Session], source: str, entries: Mapping[st
     """Feed GUIDs (-> entry signature) `source` already stored, or rejected with the entry
     unchanged and a score below `reject_below`: the spider does not refetch them."""
     with factory() as session:
-        known = seen_guids(session, source, entries)
+        known = seen_guids(session, source, entries, stored_only=True)
         rest = {g: sig for g, sig in entries.items() if g not in known}
         return known | still_rejected_guids(session, source, rest, reject_below)
 

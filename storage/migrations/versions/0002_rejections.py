@@ -3,10 +3,10 @@
 Revision ID: 0002_rejections
 Revises: 0001
 
-Feed GUIDs of rejected stories used to be remembered in feed_entries with no story and no
-score, so they were never fetched again. Those rows are dropped here: the entries are
-fetched once more, judged by the current filter, and a rejection is now recorded with its
-score, so lowering a source's threshold brings it back.
+Feed GUIDs of rejected stories used to be remembered in feed_entries (no story, no score)
+and were never fetched again. They stay, but now only a rejection recorded here, with its
+score, keeps an entry from being fetched: the old ones are fetched once more and judged by
+the current filter, and lowering a source's threshold brings a rejected story back.
 """
 from __future__ import annotations
 
@@ -39,7 +39,6 @@ def upgrade() -> None:
         batch_op.create_index('ix_rejections_source_link', ['source', 'link'], unique=False)
         batch_op.create_index('ix_rejections_source_guid', ['source', 'guid'], unique=False)
         batch_op.create_index(batch_op.f('ix_rejections_rejected_at'), ['rejected_at'], unique=False)
-    op.execute("DELETE FROM feed_entries WHERE story_id IS NULL")
 
 
 def downgrade() -> None:
