@@ -3,6 +3,7 @@
     python bench/relevance.py            # figures, then the false keeps and the misses
     python bench/relevance.py --quiet    # figures only
     python bench/relevance.py --threshold 0.4
+    python bench/relevance.py --pages    # through extraction, as `defnews extract --json` does
 
 The set (tests/fixtures/relevance/) holds Arabic news stories and openings written or
 paraphrased for it, labelled by reading: about a third defense news, the rest mostly other
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,12 +81,32 @@ def figures(stories: list[Story], kept: dict[str, bool]) -> Figures:
     return Figures(len(stories), sum(s.label for s in stories), tp, fp, fn)
 
 
-def evaluate(threshold: float | None = None) -> tuple[list[Story], dict[str, float], dict[str, bool]]:
+def as_page(s: Story) -> bytes:
+    """A story as a plain news page, for the path a crawl takes (extraction, cleaning)."""
+    from html import escape
+
+    paras = "".join(f"<p>{escape(p)}</p>" for p in s.text.split(". ") if p.strip())
+    return (f'<html lang="ar" dir="rtl"><head><meta charset="utf-8"><title>{escape(s.title)} | موقع</title>'
+            f'</head><body><nav><a href="/">الرئيسية</a></nav><article><h1>{escape(s.title)}</h1>{paras}'
+            f'</article><footer>جميع الحقوق محفوظة</footer></body></html>').encode("utf-8")
+
+
+def evaluate(threshold: float | None = None, *, pages: bool = False
+             ) -> tuple[list[Story], dict[str, float], dict[str, bool]]:
+    """Scores of every story (``pages``: of the record extracted from it as a web page)."""
     from crawler.text.relevance import THRESHOLD, score
 
     t = THRESHOLD if threshold is None else threshold
     stories = load_set()
-    scores = {s.id: score(s.title, s.text) for s in stories}
+    if pages:
+        from crawler.text.extract import extract_record
+
+        scores = {}
+        for s in stories:
+            rec = extract_record(as_page(s), f"https://news.example/{s.id}")
+            scores[s.id] = rec.relevance if rec is not None and rec.relevance is not None else 0.0
+    else:
+        scores = {s.id: score(s.title, s.text) for s in stories}
     return stories, scores, {i: v >= t for i, v in scores.items()}
 
 
@@ -92,8 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threshold", type=float, default=None, help="default: the filter's THRESHOLD")
     ap.add_argument("--quiet", action="store_true", help="figures only")
+    ap.add_argument("--pages", action="store_true",
+                    help="wrap each story as a news page and score what extraction makes of it")
     args = ap.parse_args(argv)
-    stories, scores, kept = evaluate(args.threshold)
+    started = time.perf_counter()
+    stories, scores, kept = evaluate(args.threshold, pages=args.pages)
+    elapsed = time.perf_counter() - started
     hard = [s for s in stories if not s.label]
     print(f"{'part':<10}{'stories':>8}{'defense':>8}{'kept':>6}{'false keeps':>12}{'misses':>7}"
           f"{'precision':>10}{'recall':>8}")
@@ -106,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"BENCH relevance precision={whole.precision:.3f} recall={whole.recall:.3f} "
           f"heldout_precision={figures([s for s in stories if s.part == 'heldout'], kept).precision:.3f} "
           f"heldout_recall={figures([s for s in stories if s.part == 'heldout'], kept).recall:.3f}")
+    print(f"({len(stories)} stories {'as pages ' if args.pages else ''}in {elapsed:.1f} s)")
     if not args.quiet:
         fk = [s for s in hard if kept[s.id]]
         miss = [s for s in stories if s.label and not kept[s.id]]
