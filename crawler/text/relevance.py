@@ -143,8 +143,9 @@ def check_terms(data: Any) -> list[str]:
 def build_lexicon(*layers: Mapping[str, Any]) -> Lexicon:
     """Compile vocabulary documents, later layers over earlier ones.
 
-    A later entry sharing a variant with an earlier one replaces it (its weight, its
-    section); weight ``null`` removes it. Raises ValueError listing every problem."""
+    A variant (after normalisation, "ال" left off) written again in a later layer takes
+    the later weight and section; weight ``null`` removes it, so a user removes a shipped
+    term by repeating its variants with null. Raises ValueError listing every problem."""
     chosen: dict[tuple[str, ...], tuple[str, str, str, float | None, str]] = {}
     for layer in layers:
         errors = check_terms(layer)
@@ -155,8 +156,12 @@ def build_lexicon(*layers: Mapping[str, Any]) -> Lexicon:
             groups = value.items() if section == "context" else [(section, value)]
             for group, mapping in groups:
                 for term, weight in (mapping or {}).items():
+                    mine: set[tuple[str, ...]] = set()
                     for variant in term.split("|"):
-                        chosen[_bare(variant)] = (term, section, str(group), weight, variant)
+                        words = _bare(variant)
+                        if words not in mine:  # "حريق|الحريق": shown as written first
+                            mine.add(words)
+                            chosen[words] = (term, section, str(group), weight, variant)
     entry_ids: dict[tuple[str, str, str, float], int] = {}
     entries: list[Entry] = []
     index: dict[str, list[tuple[tuple[str, ...], int, str]]] = {}
