@@ -231,15 +231,33 @@ def _cores(token: str) -> tuple[tuple[str, bool], ...]:
     return tuple(dict.fromkeys(out))
 
 
+_SUFFIX_SET = frozenset(_SUFFIXES)
+
+
 def _last_word_matches(token: str, word: str) -> bool:
-    if token == word:
-        return True
-    for suffix in _SUFFIXES[1:]:
-        if token == word + suffix:
-            return True
-        if suffix in _PRONOUN and word.endswith("ه") and token == word[:-1] + "ت" + suffix:
-            return True
+    """The last word of a phrase may carry an ending ("وزارة الدفاع" in "وزارة دفاعها")."""
+    if token.startswith(word):
+        return token[len(word):] in _SUFFIX_SET
+    if word.endswith("ه") and token.startswith(word[:-1] + "ت"):
+        return token[len(word):] in _PRONOUN
     return False
+
+
+def _starts(token: str, lexicon: Lexicon, memo: dict) -> list[tuple[tuple[str, ...], int, str, int, bool]]:
+    """Entries whose first word this token can be: (rest, entry, variant, core length, suffixed)."""
+    found = memo.get(token)
+    if found is None:
+        found = []
+        seen: set[tuple[int, tuple[str, ...]]] = set()
+        for core, suffixed in _cores(token):
+            for rest, eid, variant in lexicon.index.get(core, ()):
+                if rest and suffixed:  # a suffix belongs to the last word of a phrase
+                    continue
+                if (eid, rest) not in seen:
+                    seen.add((eid, rest))
+                    found.append((rest, eid, variant, len(core), suffixed))
+        memo[token] = found
+    return found
 
 
 def match(tokens: list[str], lexicon: Lexicon) -> tuple[Counter, dict[int, str]]:
@@ -249,21 +267,16 @@ def match(tokens: list[str], lexicon: Lexicon) -> tuple[Counter, dict[int, str]]
     stripping ("دورية" is a patrol, not "الدوري" plus an ending), then a sense before the
     other sections; a token belongs to one entry only, so no word is counted twice."""
     cands: list[tuple[int, int, int, int, int, str]] = []
+    memo: dict = {}  # news text repeats its words: each distinct token is looked up once
     for i, token in enumerate(tokens):
-        seen: set[tuple[int, int]] = set()
-        for core, suffixed in _cores(token):
-            for rest, eid, variant in lexicon.index.get(core, ()):
-                if rest:
-                    if suffixed:  # a suffix belongs to the last word of a phrase
-                        continue
-                    nxt = tokens[i + 1: i + 1 + len(rest)]
-                    if len(nxt) < len(rest) or nxt[:-1] != list(rest[:-1]) \
-                            or not _last_word_matches(nxt[-1], rest[-1]):
-                        continue
-                if (eid, len(rest)) not in seen:
-                    seen.add((eid, len(rest)))
-                    cands.append((-(len(rest) + 1), -len(core), _PRIORITY[lexicon.entries[eid].section],
-                                  i, eid, variant))
+        for rest, eid, variant, core_len, _ in _starts(token, lexicon, memo):
+            if rest:
+                nxt = tokens[i + 1: i + 1 + len(rest)]
+                if len(nxt) < len(rest) or nxt[:-1] != list(rest[:-1]) \
+                        or not _last_word_matches(nxt[-1], rest[-1]):
+                    continue
+            cands.append((-(len(rest) + 1), -core_len, _PRIORITY[lexicon.entries[eid].section],
+                          i, eid, variant))
     cands.sort()
     taken = [False] * len(tokens)
     counts: Counter = Counter()
