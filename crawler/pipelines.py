@@ -26,6 +26,7 @@ from scrapy.exceptions import DropItem
 from crawler import defaults
 from crawler.items import Page, RunCounts
 from crawler.text.page import Processed, SourceRules, process_batch
+from crawler.text.relevance import default_lexicon
 from crawler.urls import canonical_url
 from storage.db import open_db
 from storage.learned import learned_rules
@@ -228,4 +229,5 @@ class StorePipeline:
         return Rejected(source=self.rules.name, url=rec.url, link=canonical_url(page.url),
                         title=rec.title, score=rec.relevance or 0.0,
                         threshold=self.rules.relevance_threshold,
-                        guid=feed.guid if entry else None, entry=feed.signature() if entry else None)
+                        guid=feed.guid if entry else None, entry=feed.signature() if entry else None,
+                        vocabulary=(self.rules.lexicon or default_lexicon()).fingerprint)

@@ -27,6 +27,7 @@ from twisted.python.failure import Failure
 from crawler import defaults
 from crawler.config import SourceConfig
 from crawler.items import FeedMeta, Page
+from crawler.text.relevance import default_lexicon
 from crawler.urls import canonical_url, strip_tracking
 from storage.db import open_db
 from storage.stories import known_guids, known_urls
@@ -116,6 +117,7 @@ class NewsSpider(scrapy.Spider):
         # What is already handled (stored or rejected) is not fetched again; read from the
         # project database, opened in from_crawler (None: nothing is known, e.g. in tests).
         self.factory: Any = None
+        self.vocabulary: str | None = None  # the relevance vocabulary's fingerprint (from_crawler)
         self._engine: Any = None
 
     @classmethod
@@ -126,6 +128,9 @@ class NewsSpider(scrapy.Spider):
         database = crawler.settings.get("DEFNEWS_DATABASE")
         if database:
             spider._engine, spider.factory = open_db(database)
+        # Rejections judged with another relevance vocabulary no longer hold.
+        lexicon = crawler.settings.get("DEFNEWS_RELEVANCE_LEXICON") or default_lexicon()
+        spider.vocabulary = lexicon.fingerprint
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)
         return spider
@@ -140,14 +145,15 @@ class NewsSpider(scrapy.Spider):
         if self.factory is None:
             return set()
         return known_guids(self.factory, self.source.name, {e.guid: e.signature() for e in entries},
-                           reject_below=self.source.reject_below)
+                           reject_below=self.source.reject_below, vocabulary=self.vocabulary)
 
     def known_urls(self, urls: list[str]) -> set[str]:
         """Canonical URLs already stored, or rejected below the source's threshold: listing
         and sitemap links to them are not refetched."""
         if self.factory is None:
             return set()
-        return known_urls(self.factory, self.source.name, urls, reject_below=self.source.reject_below)
+        return known_urls(self.factory, self.source.name, urls, reject_below=self.source.reject_below,
+                          vocabulary=self.vocabulary)
 
     def seed_ok(self) -> None:
         """A feed, sitemap or listing page that was read: the run is not a failed one."""

@@ -152,8 +152,9 @@ class Rejection(Base):
 
     One row per (source, story URL), updated when the story is judged again. ``link`` is
     the canonical URL of the link that was followed (a listing or sitemap link may differ
-    from the story's rel=canonical URL); ``entry`` is the feed entry's signature, so an
-    edited entry is fetched again."""
+    from the story's rel=canonical URL); ``entry`` is the feed entry's signature and
+    ``vocabulary`` the relevance vocabulary's, so an edited entry, or a story judged with
+    other terms, is fetched again."""
 
     __tablename__ = "rejections"
 
@@ -166,6 +167,7 @@ class Rejection(Base):
     title: Mapped[str] = mapped_column(Text)
     score: Mapped[float] = mapped_column(Float)
     threshold: Mapped[float] = mapped_column(Float)
+    vocabulary: Mapped[str | None] = mapped_column(String(64), nullable=True)  # Lexicon.fingerprint
     rejected_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
     __table_args__ = (UniqueConstraint("source", "url", name="uq_rejections_source_url"),

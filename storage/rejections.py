@@ -1,11 +1,12 @@
 """Stories the relevance filter rejected: recorded for audit, and not fetched again while
 the rejection still holds.
 
-A rejection holds while its recorded score is below the source's current threshold and
-(for a feed entry) the entry is unchanged. So lowering ``relevance_threshold`` below a
-story's score, switching the filter off, or a publisher editing the entry brings the
-story back on the next run; nothing else does, so a general outlet's sport pages are
-fetched once, not on every run. No text is kept: the table answers "what was dropped,
+A rejection holds while its recorded score is below the source's current threshold, the
+relevance vocabulary is the one it was judged with, and (for a feed entry) the entry is
+unchanged. So lowering ``relevance_threshold`` below a story's score, switching the filter
+off, changing the vocabulary (``relevance_terms``, an upgrade) or a publisher editing the
+entry brings the story back on the next run; nothing else does, so a general outlet's
+sport pages are fetched once, not on every run. No text is kept: the table answers "what was dropped,
 and how close was it", not "what did it say".
 """
 
@@ -38,6 +39,7 @@ class Rejected:
     threshold: float
     guid: str | None = None
     entry: str | None = None  # the feed entry's signature (crawler.items.FeedMeta.signature)
+    vocabulary: str | None = None  # the vocabulary's fingerprint (crawler.text.relevance.Lexicon)
 
 
 def _insert(conn: Connection):  # noqa: ANN202 - the dialect's INSERT with ON CONFLICT
@@ -55,13 +57,13 @@ def record_rejections(conn: Connection, rows: Iterable[Rejected], at: datetime) 
         return
     values = [{"source": r.source, "url": r.url, "link": r.link, "guid": r.guid or None,
                "entry": r.entry, "title": r.title or "", "score": float(r.score),
-               "threshold": float(r.threshold), "rejected_at": at}
+               "threshold": float(r.threshold), "vocabulary": r.vocabulary, "rejected_at": at}
               for _, r in sorted(latest.items())]  # one lock order for concurrent writers
     stmt = _insert(conn)
     stmt = stmt.on_conflict_do_update(
         index_elements=["source", "url"],
         set_={c: stmt.excluded[c] for c in ("link", "guid", "entry", "title", "score", "threshold",
-                                             "rejected_at")})
+                                             "vocabulary", "rejected_at")})
     conn.execute(stmt, values)
 
 
@@ -73,30 +75,40 @@ def forget_rejections(conn: Connection, source: str, urls: Iterable[str]) -> Non
                                               REJECTIONS.c.url.in_(wanted[i:i + _CHUNK])))
 
 
+def _holding(source: str, threshold: float, vocabulary: str | None) -> list:
+    """SQL conditions of a rejection that still holds (``vocabulary`` None: any)."""
+    conds = [REJECTIONS.c.source == source, REJECTIONS.c.score < threshold]
+    if vocabulary is not None:
+        conds.append(REJECTIONS.c.vocabulary == vocabulary)
+    return conds
+
+
 def still_rejected_guids(session: Session | Connection, source: str,
-                         entries: Mapping[str, str | None], threshold: float) -> set[str]:
-    """Feed GUIDs whose rejection holds: score below ``threshold`` and the entry unchanged."""
+                         entries: Mapping[str, str | None], threshold: float,
+                         vocabulary: str | None = None) -> set[str]:
+    """Feed GUIDs whose rejection holds: score below ``threshold``, judged with this
+    ``vocabulary``, and the entry unchanged."""
     wanted = sorted(g for g in entries if g)
     out: set[str] = set()
     for i in range(0, len(wanted), _CHUNK):
         rows = session.execute(select(REJECTIONS.c.guid, REJECTIONS.c.entry, REJECTIONS.c.score).where(
-            REJECTIONS.c.source == source, REJECTIONS.c.guid.in_(wanted[i:i + _CHUNK]),
-            REJECTIONS.c.score < threshold))
+            REJECTIONS.c.guid.in_(wanted[i:i + _CHUNK]), *_holding(source, threshold, vocabulary)))
         out.update(g for g, entry, _ in rows if entries.get(g) is None or entry == entries[g])
     return out
 
 
 def still_rejected_urls(session: Session | Connection, source: str, urls: Iterable[str],
-                        threshold: float) -> set[str]:
-    """Canonical URLs (story or followed link) whose rejection holds at ``threshold``."""
+                        threshold: float, vocabulary: str | None = None) -> set[str]:
+    """Canonical URLs (story or followed link) whose rejection holds at ``threshold`` with
+    this ``vocabulary``."""
     wanted = sorted(set(urls))
     keys = set(wanted)
     out: set[str] = set()
     for i in range(0, len(wanted), _CHUNK):
         chunk = wanted[i:i + _CHUNK]
         rows = session.execute(select(REJECTIONS.c.url, REJECTIONS.c.link).where(
-            REJECTIONS.c.source == source, REJECTIONS.c.score < threshold,
-            or_(REJECTIONS.c.url.in_(chunk), REJECTIONS.c.link.in_(chunk))))
+            or_(REJECTIONS.c.url.in_(chunk), REJECTIONS.c.link.in_(chunk)),
+            *_holding(source, threshold, vocabulary)))
         for url, link in rows:
             out.update(u for u in (url, link) if u in keys)
     return out

@@ -530,20 +530,20 @@ def _settle_buckets(conn: Connection, limit: int, new_ids: list[int]) -> None:
 
 
 def known_guids(factory: sessionmaker[Session], source: str, entries: Mapping[str, str | None], *,
-                reject_below: float = 0.0) -> set[str]:
+                reject_below: float = 0.0, vocabulary: str | None = None) -> set[str]:
     """Feed GUIDs (-> entry signature) `source` already stored, or rejected with the entry
-    unchanged and a score below `reject_below`: the spider does not refetch them."""
+    unchanged, the same `vocabulary` and a score below `reject_below`: not refetched."""
     with factory() as session:
         known = seen_guids(session, source, entries, stored_only=True)
         rest = {g: sig for g, sig in entries.items() if g not in known}
-        return known | still_rejected_guids(session, source, rest, reject_below)
+        return known | still_rejected_guids(session, source, rest, reject_below, vocabulary)
 
 
 def known_urls(factory: sessionmaker[Session], source: str, urls: Iterable[str], *,
-               reject_below: float = 0.0) -> set[str]:
-    """Canonical URLs stored, or rejected for `source` below `reject_below`: listing and
-    sitemap links to them are not refetched."""
+               reject_below: float = 0.0, vocabulary: str | None = None) -> set[str]:
+    """Canonical URLs stored, or rejected for `source` (same `vocabulary`, score below
+    `reject_below`): listing and sitemap links to them are not refetched."""
     wanted = set(urls)
     stored = stored_urls(factory, wanted)
     with factory() as session:
-        return stored | still_rejected_urls(session, source, wanted - stored, reject_below)
+        return stored | still_rejected_urls(session, source, wanted - stored, reject_below, vocabulary)

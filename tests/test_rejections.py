@@ -59,7 +59,7 @@ def site():
         web.stop()
 
 
-def _config(tmp_path: Path, s: Site, threshold: float | None = None) -> Path:
+def _config(tmp_path: Path, s: Site, threshold: float | None = None, terms: str | None = None) -> Path:
     cfg = tmp_path / "config.yaml"
     lines = [f"database: sqlite:///{tmp_path / 'd.db'}", "crawl:", "  obey_robots: false",
              "  download_delay: 0", "  timeout: 5", "  retries: 0", "sources:",
@@ -68,6 +68,9 @@ def _config(tmp_path: Path, s: Site, threshold: float | None = None) -> Path:
              "    relevance_filter: true"]
     if threshold is not None:
         lines.append(f"    relevance_threshold: {threshold}")
+    if terms is not None:
+        (tmp_path / "terms.yaml").write_text(terms, encoding="utf-8")
+        lines.append("relevance_terms: terms.yaml")
     cfg.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return cfg
 
@@ -142,3 +145,9 @@ def test_rejections_are_recorded_exported_and_not_refetched_until_they_no_longer
         [DEFENSE.title, BORDER_FEED.title, BORDER_LINK.title])
     left = {url.rsplit(s.base, 1)[-1] for (url,) in _rows(tmp_path, "SELECT url FROM rejections")}
     assert left == {SPORT_FEED.path, SPORT_LINK.path}, "stored stories are no longer rejections"
+
+    # 5. The user extends the vocabulary: what was judged with the old one is judged again.
+    cfg = _config(tmp_path, s, threshold=round(lowest - 0.01, 4), terms="anchors:\n  كاراكال: 3\n")
+    web.clear()
+    _crawl(cfg)
+    assert _fetched(web, s) == {SPORT_FEED.path, SPORT_LINK.path}

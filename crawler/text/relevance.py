@@ -25,6 +25,7 @@ once from the package (a resource, like a module), users' additions come from co
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -65,6 +66,9 @@ class Lexicon:
 
     entries: tuple[Entry, ...]
     index: Mapping[str, tuple[tuple[tuple[str, ...], int, str], ...]] = field(repr=False)
+    #: Changes with any term or weight: a rejection judged with another vocabulary is
+    #: judged again (storage.rejections).
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,10 @@ def build_lexicon(*layers: Mapping[str, Any]) -> Lexicon:
             entry_ids[key] = len(entries)
             entries.append(Entry(name, section, group, float(weight)))
         index.setdefault(words[0], []).append((words[1:], entry_ids[key], variant))
-    return Lexicon(tuple(entries), {k: tuple(v) for k, v in index.items()})
+    body = sorted((" ".join(words), section, group, float(weight))
+                  for words, (_, section, group, weight, _) in chosen.items() if weight is not None)
+    digest = hashlib.sha1(repr(body).encode("utf-8")).hexdigest()[:16]
+    return Lexicon(tuple(entries), {k: tuple(v) for k, v in index.items()}, digest)
 
 
 def read_terms_file(text: str, origin: str) -> dict:

@@ -31,6 +31,7 @@ def upgrade() -> None:
     sa.Column('title', sa.Text(), nullable=False),
     sa.Column('score', sa.Float(), nullable=False),
     sa.Column('threshold', sa.Float(), nullable=False),
+    sa.Column('vocabulary', sa.String(length=64), nullable=True),
     sa.Column('rejected_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('source', 'url', name='uq_rejections_source_url')
