@@ -148,6 +148,8 @@ class SourceConfig(BaseModel):
     relevance_filter: bool = False
     relevance_threshold: float | None = Field(None, ge=0, le=1)  # None: defaults.RELEVANCE_THRESHOLD
     boilerplate: list[str] = []
+    # Stories first seen in the last N hours are re-checked for corrections; 0: never.
+    recheck_hours: float = Field(defaults.RECHECK_HOURS, ge=0, le=24 * 31)
 
     @field_validator("url")
     @classmethod

@@ -24,10 +24,11 @@ from scrapy import Spider
 from scrapy.exceptions import DropItem
 
 from crawler import defaults
-from crawler.items import Page, RunCounts
+from crawler.items import Page, Record, RunCounts
 from crawler.text.page import Processed, SourceRules, process_batch
 from crawler.text.relevance import default_lexicon
 from crawler.urls import canonical_url
+from storage.corrections import apply_corrections
 from storage.db import open_db
 from storage.learned import learned_rules
 from storage.rejections import Rejected
@@ -197,7 +198,18 @@ class StorePipeline:
         their dedup bands, the rejections and the learned-boilerplate counts."""
         records = []
         rejected: list[Rejected] = []
+        corrections: list[tuple[int, Record]] = []
         for page, res in zip(batch, results):
+            if page.recheck_of is not None:
+                # A stored story fetched again: compared and updated in place, never stored
+                # anew; the relevance filter decided when it was first stored.
+                if res.record is not None and res.status in ("ok", "rejected"):
+                    corrections.append((page.recheck_of, res.record))
+                else:
+                    self.counts.recheck_kept += 1
+                    log.info("source %s: re-check of %s found no article text (%s): stored version kept",
+                             page.source, page.final_url, res.error or res.status)
+                continue
             if res.status == "ok" and res.record is not None:
                 records.append(res.record)
             elif res.status == "rejected":
@@ -231,3 +243,19 @@ class StorePipeline:
                         threshold=self.rules.relevance_threshold,
                         guid=feed.guid if entry else None, entry=feed.signature() if entry else None,
                         vocabulary=(self.rules.lexicon or default_lexicon()).fingerprint)
+        if corrections:
+            self._correct(corrections)
+
+    def _correct(self, corrections: list[tuple[int, Record]]) -> None:
+        """Re-checked stories: updated in place when their publisher changed them
+        (storage/corrections.py), never replaced by a much shorter version."""
+        for (story_id, record), outcome in zip(corrections, apply_corrections(self.factory, corrections)):
+            if outcome == "updated":
+                self.counts.updated += 1
+                log.info("source %s: story %d updated: its page %s changed", self.rules.name,
+                         story_id, record.url)
+            elif outcome == "kept":
+                self.counts.recheck_kept += 1
+                log.warning("source %s: re-check of story %d (%s) gave much less text: stored "
+                            "version kept", self.rules.name, story_id, record.url)
+        self.stats.set_value("defnews/updated", self.counts.updated)

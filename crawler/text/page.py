@@ -48,6 +48,7 @@ def process_page(page: Page, rules: SourceRules) -> Processed:
         return Processed("error", error=f"{type(exc).__name__}: {exc}")
     if record is None:
         return Processed("empty")
+    record.etag, record.last_modified = page.etag, page.last_modified
     if rules.lexicon is not None or record.relevance is None:
         record.relevance = score(record.title, record.text, rules.lexicon)
     if rules.relevance_filter and record.relevance < rules.relevance_threshold:
