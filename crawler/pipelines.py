@@ -232,6 +232,8 @@ class StorePipeline:
             else:
                 self.counts.exists += 1
         self.stats.set_value("defnews/new", self.counts.new)
+        if corrections:
+            self._correct(corrections)
 
     def _rejection(self, page: Page, res: Processed) -> Rejected:
         """What is kept of a rejected story: enough to audit it and to know when to fetch
@@ -243,8 +245,6 @@ class StorePipeline:
                         threshold=self.rules.relevance_threshold,
                         guid=feed.guid if entry else None, entry=feed.signature() if entry else None,
                         vocabulary=(self.rules.lexicon or default_lexicon()).fingerprint)
-        if corrections:
-            self._correct(corrections)
 
     def _correct(self, corrections: list[tuple[int, Record]]) -> None:
         """Re-checked stories: updated in place when their publisher changed them
