@@ -79,8 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--url", help="the URL a saved FILE was fetched from")
     x.add_argument("--source", metavar="NAME", help="apply this source's settings")
     x.add_argument("--json", action="store_true")
-    x.add_argument("--explain", action="store_true",
-                   help="also show why: the relevance terms that counted and their weights")
+    x.add_argument("--explain", "-v", action="store_true",
+                   help="show, line by line, what cleaning dropped and by which rule, and the "
+                        "relevance terms that counted and their weights")
 
     f = sub.add_parser("feed", help="write an Atom feed of the newest original stories")
     f.add_argument("--out", required=True, help="file path, or - for stdout")
@@ -285,7 +286,7 @@ def cmd_import_opml(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
-    from crawler.text.extract import extract_record  # heavy: trafilatura
+    from crawler.text.extract import explain_cleaning, extract_with_trace  # heavy: trafilatura
     from crawler.text.relevance import explain
 
     target = args.target
@@ -314,9 +315,11 @@ def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
             body = gzip.decompress(body)
         encoding = None
         url = args.url or path.resolve().as_uri()
-    record = extract_record(body, url, source=name, encoding=encoding, timezone_name=tz,
-                            boilerplate=patterns)
+    record, trace = extract_with_trace(body, url, source=name, encoding=encoding, timezone_name=tz,
+                                       boilerplate=patterns)
+    explained = explain_cleaning(trace) if getattr(args, "explain", False) else []
     if record is None:
+        print("\n".join(explained), file=sys.stderr) if explained else None
         print(f"{target}: no article text found", file=sys.stderr)
         return EXIT_FAILED
     # The same vocabulary (config's relevance_terms) and threshold as a crawl of --source.
@@ -328,6 +331,8 @@ def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
                "language": record.language, "text": record.text, "duplicate_of": None,
                "fetched_at": iso(record.fetched_at), "relevance": rel, "relevant": relevant,
                "date_source": record.date_source}
+        if explained:
+            obj["explain_cleaning"] = explained
         if args.explain:
             obj["relevance_terms"] = [vars(h) for h in why.hits]
         print(json.dumps(obj, ensure_ascii=False, indent=2))
@@ -337,6 +342,8 @@ def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
               f"author:       {record.author}\nlanguage:     {record.language}\n"
               f"relevance:    {rel:.3f} ({'relevant' if relevant else 'not relevant'} at threshold {threshold:g})"
               f"\n\n{record.text}")
+        if explained:
+            print("\n" + "\n".join(explained))
         if args.explain:
             print(_relevance_section(why, threshold))
     return EXIT_OK
