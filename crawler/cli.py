@@ -20,6 +20,7 @@ from crawler.config import Config, ConfigError, SourceConfig, load_config, resol
 from crawler.opml import OpmlError, parse_opml, plan_import, sources_opml, sources_yaml, write_sources
 from storage.db import DatabaseError, open_db
 from storage.export import iso, iter_rows, story_query, write_csv, write_jsonl
+from storage.rejections import EXPORT_COLUMNS as REJECTION_COLUMNS, iter_rejections, rejection_query
 from storage.health import source_health
 from storage.locks import Heartbeat, claim_sources
 from storage.stories import newest_originals
@@ -57,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--source", action="append", default=[], metavar="NAME")
     e.add_argument("--include-duplicates", action="store_true")
     e.add_argument("--excel", action="store_true", help="CSV for spreadsheets: BOM, formulas neutralised")
+    e.add_argument("--rejected", action="store_true",
+                   help="list what the relevance filter rejected instead (source, url, title, score, "
+                        "threshold, rejected_at, guid; --since/--until on rejected_at)")
 
     s = sub.add_parser("sources", help="configured sources and their health")
     out = s.add_mutually_exclusive_group()
@@ -76,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--source", metavar="NAME", help="apply this source's settings")
     x.add_argument("--json", action="store_true")
     x.add_argument("--explain", "-v", action="store_true",
-                   help="show, line by line, what cleaning dropped and by which rule")
+                   help="show, line by line, what cleaning dropped and by which rule, and the "
+                        "relevance terms that counted and their weights")
 
     f = sub.add_parser("feed", help="write an Atom feed of the newest original stories")
     f.add_argument("--out", required=True, help="file path, or - for stdout")
@@ -171,13 +176,23 @@ def cmd_export(args: argparse.Namespace, cfg: Config) -> int:
         if not any(s.name == name for s in cfg.sources):
             log.warning("--source %s is not in the config; exporting what is stored for it", name)
     engine, factory = open_db(cfg.database)
-    query = story_query(since=args.since, until=args.until, sources=args.source,
-                        include_duplicates=args.include_duplicates)
+    if args.rejected:
+        query = rejection_query(since=args.since, until=args.until, sources=args.source)
+        columns, read, what = REJECTION_COLUMNS, iter_rejections, "rejected stories"
+    else:
+        query = story_query(since=args.since, until=args.until, sources=args.source,
+                            include_duplicates=args.include_duplicates)
+        columns, read, what = None, iter_rows, "stories"
     out = _open_out(args.out)
     try:
         with factory() as session:
-            rows = iter_rows(session, query)
-            n = write_jsonl(rows, out) if args.format == "jsonl" else write_csv(rows, out, excel=args.excel)
+            rows = read(session, query)
+            if args.format == "jsonl":
+                n = write_jsonl(rows, out)
+            elif columns is not None:
+                n = write_csv(rows, out, excel=args.excel, columns=columns)
+            else:
+                n = write_csv(rows, out, excel=args.excel)
     finally:
         if out is not sys.stdout:
             out.close()
@@ -185,7 +200,7 @@ def cmd_export(args: argparse.Namespace, cfg: Config) -> int:
             out.flush()
         engine.dispose()
     if not args.quiet and args.out != "-":
-        print(f"exported {n} stories to {args.out}", file=sys.stderr)
+        print(f"exported {n} {what} to {args.out}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -272,10 +287,12 @@ def cmd_import_opml(args: argparse.Namespace, cfg: Config) -> int:
 
 def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
     from crawler.text.extract import explain_cleaning, extract_with_trace  # heavy: trafilatura
-    from crawler.text.relevance import score
+    from crawler.text.relevance import explain
 
     target = args.target
     tz, patterns, name = "UTC", (), args.source or ""
+    threshold = defaults.RELEVANCE_THRESHOLD
+    lexicon = cfg.relevance_lexicon() if cfg is not None else None
     if args.source:
         if cfg is None:
             raise UsageError("--source needs a config file (--config)")
@@ -283,7 +300,7 @@ def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
             src = cfg.source(args.source)
         except KeyError as exc:
             raise UsageError(f"--source: {exc.args[0]}") from None
-        tz, patterns = src.timezone, tuple(src.boilerplate)
+        tz, patterns, threshold = src.timezone, tuple(src.boilerplate), src.threshold
     if target.startswith(("http://", "https://")) and not Path(target).exists():
         body, encoding, url = _fetch_one(target, cfg)
     else:
@@ -305,23 +322,39 @@ def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
         print("\n".join(explained), file=sys.stderr) if explained else None
         print(f"{target}: no article text found", file=sys.stderr)
         return EXIT_FAILED
-    rel = record.relevance if record.relevance is not None else score(record.title, record.text)
+    # The same vocabulary (config's relevance_terms) and threshold as a crawl of --source.
+    why = explain(record.title, record.text, lexicon)
+    rel, relevant = why.score, why.score >= threshold
     if args.json:
         obj = {"id": None, "source": record.source, "url": record.url, "title": record.title,
                "published_at": iso(record.published_at), "author": record.author,
                "language": record.language, "text": record.text, "duplicate_of": None,
-               "fetched_at": iso(record.fetched_at), "relevance": rel,
+               "fetched_at": iso(record.fetched_at), "relevance": rel, "relevant": relevant,
                "date_source": record.date_source}
         if explained:
             obj["explain_cleaning"] = explained
+        if args.explain:
+            obj["relevance_terms"] = [vars(h) for h in why.hits]
         print(json.dumps(obj, ensure_ascii=False, indent=2))
     else:
         print(f"url:          {record.url}\ntitle:        {record.title}\n"
               f"published_at: {record.published_at.isoformat() if record.published_at else ''} ({record.date_source})\n"
-              f"author:       {record.author}\nlanguage:     {record.language}\nrelevance:    {rel:.3f}\n\n{record.text}")
+              f"author:       {record.author}\nlanguage:     {record.language}\n"
+              f"relevance:    {rel:.3f} ({'relevant' if relevant else 'not relevant'} at threshold {threshold:g})"
+              f"\n\n{record.text}")
         if explained:
             print("\n" + "\n".join(explained))
+        if args.explain:
+            print(_relevance_section(why, threshold))
     return EXIT_OK
+
+
+def _relevance_section(why, threshold: float) -> str:  # noqa: ANN001 - a relevance Explanation
+    """The relevance part of ``extract --explain``: its own titled section, apart from the
+    cleaning trace, listing every term found, its weight and what it counted for."""
+    from crawler.text.relevance import format_explanation
+
+    return "\n== relevance: the terms that counted ==\n" + format_explanation(why, threshold)
 
 
 def _fetch_one(url: str, cfg: Config | None) -> tuple[bytes, str | None, str]:

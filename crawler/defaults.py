@@ -33,6 +33,9 @@ ROBOTS_TIMEOUT = 10.0
 # -- sources (config.yaml `sources:`) -------------------------------------------------------
 SCHEDULE = "*/30 * * * *"
 TIMEZONE = "UTC"
+#: A source with relevance_filter: true keeps stories scoring at least this (its own
+#: relevance_threshold overrides it); bench/relevance.py measures the filter at it.
+RELEVANCE_THRESHOLD = 0.5
 
 # -- OPML import (crawler/opml.py) ---------------------------------------------------------
 #: An OPML file larger than this is not a subscription list (10 MB holds ~50k feeds).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,6 +15,12 @@ class FeedMeta:
     published: datetime | None = None  # aware, UTC
     author: str = ""
     guid: str = ""
+
+    def signature(self) -> str:
+        """This version of the entry: a publisher's edit of its title or date changes it, so
+        an entry rejected by the relevance filter is judged again once it was edited."""
+        when = self.published.isoformat() if self.published else ""
+        return hashlib.sha1(f"{self.title}\n{when}".encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass

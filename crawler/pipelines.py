@@ -29,9 +29,12 @@ from crawler.frontier import frontier_of, signals as frontier_signals
 from crawler.frontier.run import combined_status
 from crawler.items import Page, Record, RunCounts
 from crawler.text.page import Processed, SourceRules, process_batch
+from crawler.text.relevance import default_lexicon
+from crawler.urls import canonical_url
 from storage.corrections import apply_corrections
 from storage.db import open_db
 from storage.learned import learned_rules
+from storage.rejections import Rejected
 from storage.runs import finish_run, start_run
 from storage.stories import store_records
 
@@ -81,7 +84,9 @@ class StorePipeline:
         learned = frozenset(learned_rules(self.factory, src.name))
         self.rules = SourceRules(name=src.name, timezone=src.timezone,
                                  boilerplate=tuple(src.boilerplate), learned=learned,
-                                 relevance_filter=src.relevance_filter)
+                                 relevance_filter=src.relevance_filter, relevance_threshold=src.threshold,
+                                 lexicon=self.crawler.settings.get("DEFNEWS_RELEVANCE_LEXICON")
+                                 if self.crawler is not None else None)
         # The runner's process pool, shared by every crawler of this process (settings
         # carry it: see crawler.runner.SharedPool); without one, pages are extracted on a
         # thread.
@@ -248,9 +253,9 @@ class StorePipeline:
 
     def _store(self, batch: list[Page], results: list[Processed]) -> None:
         """One stored batch, one transaction (storage.stories.store_records): the stories,
-        their dedup bands, the rejected feed entries and the learned-boilerplate counts."""
+        their dedup bands, the rejections and the learned-boilerplate counts."""
         records = []
-        rejected: list[tuple[str, str, str, int | None]] = []
+        rejected: list[Rejected] = []
         corrections: list[tuple[int, Record]] = []
         for page, res in zip(batch, results):
             if page.recheck_of is not None:
@@ -267,8 +272,8 @@ class StorePipeline:
                 records.append(res.record)
             elif res.status == "rejected":
                 self.counts.rejected += 1
-                if page.feed is not None and page.feed.guid:
-                    rejected.append((self.rules.name, page.feed.guid, page.final_url, None))
+                if res.record is not None:
+                    rejected.append(self._rejection(page, res))
             elif res.status == "empty":
                 self.counts.empty += 1
                 log.info("source %s: %s holds no article text", page.source, page.final_url)
@@ -287,6 +292,17 @@ class StorePipeline:
         self.stats.set_value("defnews/new", self.counts.new)
         if corrections:
             self._correct(corrections)
+
+    def _rejection(self, page: Page, res: Processed) -> Rejected:
+        """What is kept of a rejected story: enough to audit it and to know when to fetch
+        it again (crawler.config.SourceConfig.reject_below), no text."""
+        rec, feed = res.record, page.feed
+        entry = feed is not None and bool(feed.guid)
+        return Rejected(source=self.rules.name, url=rec.url, link=canonical_url(page.url),
+                        title=rec.title, score=rec.relevance or 0.0,
+                        threshold=self.rules.relevance_threshold,
+                        guid=feed.guid if entry else None, entry=feed.signature() if entry else None,
+                        vocabulary=(self.rules.lexicon or default_lexicon()).fingerprint)
 
     def _correct(self, corrections: list[tuple[int, Record]]) -> None:
         """Re-checked stories: updated in place when their publisher changed them

@@ -54,6 +54,7 @@ def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any
         "EXTENSIONS": {"crawler.extensions.Progress": 500},
         "HTTPERROR_ALLOW_ALL": False,
         "DEFNEWS_DATABASE": cfg.database,
+        "DEFNEWS_RELEVANCE_LEXICON": cfg.relevance_lexicon(),  # None: the shipped vocabulary
         "DEFNEWS_MAX_LISTING_PAGES": c.max_listing_pages,
         "DEFNEWS_STORE_BATCH": defaults.STORE_BATCH,
         "DEFNEWS_POOL_BATCH": defaults.POOL_BATCH,

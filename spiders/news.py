@@ -28,10 +28,11 @@ from crawler import defaults
 from crawler.config import SourceConfig
 from crawler.items import FeedMeta, Page
 from crawler.middlewares import failure_kind
+from crawler.text.relevance import default_lexicon
 from crawler.urls import canonical_url, link_problem, strip_tracking
 from storage.corrections import stories_to_recheck
 from storage.db import open_db
-from storage.stories import known_guids, stored_urls
+from storage.stories import known_guids, known_urls
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,7 @@ class NewsSpider(scrapy.Spider):
         # What is already handled (stored or rejected) is not fetched again; read from the
         # project database, opened in from_crawler (None: nothing is known, e.g. in tests).
         self.factory: Any = None
+        self.vocabulary: str | None = None  # the relevance vocabulary's fingerprint (from_crawler)
         self._engine: Any = None
         # ("skipped"|"failed", kind) -> [count, an example URL]: logged once per kind.
         self.drops: dict[tuple[str, str], list] = {}
@@ -138,6 +140,9 @@ class NewsSpider(scrapy.Spider):
         database = crawler.settings.get("DEFNEWS_DATABASE")
         if database:
             spider._engine, spider.factory = open_db(database)
+        # Rejections judged with another relevance vocabulary no longer hold.
+        lexicon = crawler.settings.get("DEFNEWS_RELEVANCE_LEXICON") or default_lexicon()
+        spider.vocabulary = lexicon.fingerprint
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)
         return spider
@@ -149,21 +154,25 @@ class NewsSpider(scrapy.Spider):
         if self._engine is not None:
             self._engine.dispose()
 
-    def known_guids(self, guids: list[str]) -> set[str]:
-        """Feed entries of this source already stored (or rejected): not fetched again."""
-        return self._lookup(known_guids, self.source.name, guids)
+    def known_guids(self, entries: list[FeedMeta]) -> set[str]:
+        """Feed entries of this source already stored, or rejected by the relevance filter
+        (unchanged since, scored below the source's threshold): not fetched again."""
+        return self._lookup(known_guids, self.source.name, {e.guid: e.signature() for e in entries},
+                            reject_below=self.source.reject_below, vocabulary=self.vocabulary)
 
     def known_urls(self, urls: list[str]) -> set[str]:
-        """Canonical URLs already stored: listing and sitemap links to them are not refetched."""
-        return self._lookup(stored_urls, urls)
+        """Canonical URLs already stored, or rejected below the source's threshold: listing
+        and sitemap links to them are not refetched."""
+        return self._lookup(known_urls, self.source.name, urls, reject_below=self.source.reject_below,
+                            vocabulary=self.vocabulary)
 
-    def _lookup(self, query: Callable[..., set[str]], *args: Any) -> set[str]:
+    def _lookup(self, query: Callable[..., set[str]], *args: Any, **kwargs: Any) -> set[str]:
         """A what-is-known query; with the database gone (restarting), one seed error and
         nothing known: the pages are fetched, and their store fails and is reported."""
         if self.factory is None:
             return set()
         try:
-            return query(self.factory, *args)
+            return query(self.factory, *args, **kwargs)
         except Exception as exc:  # the database is away: this seed's entries cost this run
             if not self.crawler.stats.get_value("defnews/database_lost"):
                 self.crawler.stats.set_value("defnews/database_lost", True)
@@ -377,7 +386,7 @@ class NewsSpider(scrapy.Spider):
                 continue
             found.append((link, meta))
         self.crawler.stats.inc_value("defnews/feed_entries", len(found))
-        known = self.known_guids([m.guid for _, m in found])
+        known = self.known_guids([m for _, m in found])
         if known:
             self.crawler.stats.inc_value("defnews/feed_known", len(known))
             log.info("source %s: feed %s: %d of %d entries already stored", self.source.name,

@@ -154,6 +154,35 @@ class FeedEntry(Base):
     __table_args__ = (UniqueConstraint("source", "guid", name="uq_feed_entries_source_guid"),)
 
 
+class Rejection(Base):
+    """A story the relevance filter rejected: enough to audit it and to decide whether to
+    fetch it again, never its text (``defnews export --rejected``).
+
+    One row per (source, story URL), updated when the story is judged again. ``link`` is
+    the canonical URL of the link that was followed (a listing or sitemap link may differ
+    from the story's rel=canonical URL); ``entry`` is the feed entry's signature and
+    ``vocabulary`` the relevance vocabulary's, so an edited entry, or a story judged with
+    other terms, is fetched again."""
+
+    __tablename__ = "rejections"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(100))
+    url: Mapped[str] = mapped_column(Text)
+    link: Mapped[str] = mapped_column(Text)
+    guid: Mapped[str | None] = mapped_column(Text, nullable=True)
+    entry: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    title: Mapped[str] = mapped_column(Text)
+    score: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    vocabulary: Mapped[str | None] = mapped_column(String(64), nullable=True)  # Lexicon.fingerprint
+    rejected_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    __table_args__ = (UniqueConstraint("source", "url", name="uq_rejections_source_url"),
+                      Index("ix_rejections_source_link", "source", "link"),
+                      Index("ix_rejections_source_guid", "source", "guid"))
+
+
 class FeedState(Base):
     """Conditional-GET validators and status of one feed URL (Miniflux-style)."""
 

@@ -40,7 +40,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -61,6 +61,8 @@ from crawler.text.story_facts import story_facts
 from storage.db import utcnow
 from storage.feed_entries import remember_guids, seen_guids
 from storage.learned import record_lines
+from storage.rejections import (Rejected, forget_rejections, record_rejections, still_rejected_guids,
+                                still_rejected_urls)
 from storage.models import Story
 
 STORIES = Story.__table__
@@ -121,12 +123,13 @@ def keys_for(record: Record, params: DedupParams = DEFAULT_PARAMS) -> DedupKeys:
 def store_records(factory: sessionmaker[Session], records: Sequence[Record],
                   run_id: int | None = None, params: DedupParams = DEFAULT_PARAMS,
                   recent_limit: int = RECENT_LIMIT, *,
-                  rejected: Sequence[tuple[str, str, str, int | None]] = (),
+                  rejected: Sequence[Rejected] = (),
                   learn_source: str | None = None) -> list[Outcome]:
     """Store a batch in one transaction; one Outcome per record, in order.
 
-    The same transaction remembers the `rejected` feed entries (source, guid, url, None),
-    so the next run does not fetch them again, and, with `learn_source`, counts the lines
+    The same transaction records the relevance filter's `rejected` stories (so the next
+    run does not fetch them again while the rejection holds; a story stored after all is
+    no longer one), and, with `learn_source`, counts the lines
     of the batch's new originals towards that source's learned boilerplate: only new
     originals teach it, since a republished story's paragraphs recur across stories
     without being boilerplate. Retried whole on deadlock or lock timeout (nothing of a
@@ -141,7 +144,12 @@ def store_records(factory: sessionmaker[Session], records: Sequence[Record],
                 outcomes = _store_batch(session.connection(), records, keys, run_id, params,
                                         recent_limit) if records else []
                 if rejected:
-                    remember_guids(session.connection(), list(rejected), utcnow())
+                    record_rejections(session.connection(), rejected, utcnow())
+                    remember_guids(session.connection(), [(r.source, r.guid, r.url, None)
+                                                          for r in rejected if r.guid], utcnow())
+                for source in {r.source for r in records}:
+                    forget_rejections(session.connection(), source, [
+                        r.url for r, o in zip(records, outcomes) if r.source == source and o.status != "exists"])
                 if learn_source is not None:
                     texts = [r.text for r, o in zip(records, outcomes)
                              if o.status == "new" and o.duplicate_of is None]
@@ -526,7 +534,21 @@ def _settle_buckets(conn: Connection, limit: int, new_ids: list[int]) -> None:
         conn.execute(text("DELETE FROM story_bands_recent"))
 
 
-def known_guids(factory: sessionmaker[Session], source: str, guids: Iterable[str]) -> set[str]:
-    """Feed entries `source` already stored (or rejected): the spider does not refetch them."""
+def known_guids(factory: sessionmaker[Session], source: str, entries: Mapping[str, str | None], *,
+                reject_below: float = 0.0, vocabulary: str | None = None) -> set[str]:
+    """Feed GUIDs (-> entry signature) `source` already stored, or rejected with the entry
+    unchanged, the same `vocabulary` and a score below `reject_below`: not refetched."""
     with factory() as session:
-        return seen_guids(session, source, guids)
+        known = seen_guids(session, source, entries, stored_only=True)
+        rest = {g: sig for g, sig in entries.items() if g not in known}
+        return known | still_rejected_guids(session, source, rest, reject_below, vocabulary)
+
+
+def known_urls(factory: sessionmaker[Session], source: str, urls: Iterable[str], *,
+               reject_below: float = 0.0, vocabulary: str | None = None) -> set[str]:
+    """Canonical URLs stored, or rejected for `source` (same `vocabulary`, score below
+    `reject_below`): listing and sitemap links to them are not refetched."""
+    wanted = set(urls)
+    stored = stored_urls(factory, wanted)
+    with factory() as session:
+        return stored | still_rejected_urls(session, source, wanted - stored, reject_below, vocabulary)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from crawler.text.fingerprints import dedup_keys
 from crawler.text.extract import extract_record
-from crawler.text.relevance import THRESHOLD, score
+from crawler.text.relevance import THRESHOLD, Lexicon, score
 from crawler.items import Page, Record
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,8 @@ class SourceRules:
     boilerplate: tuple[str, ...] = ()
     learned: frozenset[str] = frozenset()
     relevance_filter: bool = False
+    relevance_threshold: float = THRESHOLD
+    lexicon: Lexicon | None = None  # the shipped vocabulary plus the user's; None: shipped only
 
 
 @dataclass
@@ -47,10 +49,10 @@ def process_page(page: Page, rules: SourceRules) -> Processed:
     if record is None:
         return Processed("empty")
     record.etag, record.last_modified = page.etag, page.last_modified
-    if rules.relevance_filter:
-        relevance = record.relevance if record.relevance is not None else score(record.title, record.text)
-        if relevance < THRESHOLD:
-            return Processed("rejected", record)
+    if rules.lexicon is not None or record.relevance is None:
+        record.relevance = score(record.title, record.text, rules.lexicon)
+    if rules.relevance_filter and record.relevance < rules.relevance_threshold:
+        return Processed("rejected", record)
     record.extra["dedup"] = dedup_keys(record.title, record.text)
     return Processed("ok", record)
 
