@@ -1,7 +1,7 @@
 """rejections: what the relevance filter rejected (source, url, title, score, time)
 
 Revision ID: 0002_rejections
-Revises: 0007_workers
+Revises: 0006_robots
 
 Feed GUIDs of rejected stories used to be remembered in feed_entries (no story, no score)
 and were never fetched again. They stay, but now only a rejection recorded here, with its
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = '0002_rejections'
-down_revision = '0007_workers'
+down_revision = '0006_robots'
 branch_labels = None
 depends_on = None
 
