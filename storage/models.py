@@ -87,6 +87,11 @@ class Story(Base):
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # packed signature
     guid: Mapped[str | None] = mapped_column(Text, nullable=True)
     run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Headline and text folded for search (storage/search.py ``search_columns``): the
+    # full-text indexes (SQLite FTS5, PostgreSQL tsvector + GIN, made by migration
+    # 0003_search) index these, so a query folded the same way finds every spelling.
+    search_title: Mapped[str] = mapped_column(Text, default="", server_default="")
+    search_body: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     __table_args__ = (
         # One original per exact text: the exact-level lookup and its race guard in one index.

@@ -60,6 +60,7 @@ from crawler.items import Record
 from storage.db import utcnow
 from storage.feed_entries import remember_guids
 from storage.models import Story
+from storage.search import search_columns
 
 STORIES = Story.__table__
 CHUNK = 2000  # values per IN (...) / rows per INSERT: under SQLite's and PostgreSQL's limits
@@ -351,6 +352,7 @@ def _row(p: _Plan, run_id: int | None) -> dict:
         "fetched_at": r.fetched_at, "relevance": r.relevance, "guid": r.guid or None,
         "run_id": run_id, "fingerprint": p.keys.fingerprint, "minhash": p.keys.signature,
         "duplicate_of": p.root if p.status == "duplicate" else None,
+        **search_columns(r.title, r.text),
     }
 
 
