@@ -61,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--out", required=True, help="file path, or - for stdout")
     f.add_argument("--source", action="append", default=[], metavar="NAME")
     f.add_argument("--limit", type=int, default=50)
+
+    w = sub.add_parser("serve", help="the web reader, in the foreground")
+    w.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    w.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    w.add_argument("--root-path", default="", metavar="PATH",
+                   help="URL prefix when a reverse proxy serves the reader under a path, e.g. /news")
     return p
 
 
@@ -271,6 +277,37 @@ def cmd_feed(args: argparse.Namespace, cfg: Config) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace, cfg: Config) -> int:
+    """Serve the reader until SIGINT/SIGTERM (uvicorn finishes the requests in flight)."""
+    import uvicorn
+
+    from crawler.web.app import create_app
+    from storage.reader import open_reader
+
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port: not a port number: {args.port}")
+    if args.root_path and (not args.root_path.startswith("/") or args.root_path.endswith("/")):
+        raise UsageError(f"--root-path: starts with / and does not end with one: {args.root_path!r}")
+    engine, factory = open_reader(cfg.database)
+    try:
+        app = create_app(factory, cfg)
+        config = uvicorn.Config(app, host=args.host, port=args.port, root_path=args.root_path,
+                                log_level="warning" if args.quiet else "info",
+                                proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+                                timeout_graceful_shutdown=10, server_header=False)
+        server = uvicorn.Server(config)
+        if not args.quiet:
+            print(f"defnews: reading {engine.url.render_as_string(hide_password=True)} on "
+                  f"http://{args.host}:{args.port}{args.root_path}/ (Ctrl-C stops)", file=sys.stderr)
+        server.run()
+        if not server.started:  # the port was taken or the address is not ours
+            print(f"defnews: cannot listen on {args.host}:{args.port}", file=sys.stderr)
+            return EXIT_FAILED
+    finally:
+        engine.dispose()
+    return EXIT_OK
+
+
 def cmd_schedule(args: argparse.Namespace, cfg: Config) -> int:
     from scheduler import run_scheduler
 
@@ -306,6 +343,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_feed(args, cfg)
         if args.command == "schedule":
             return cmd_schedule(args, cfg)
+        if args.command == "serve":
+            return cmd_serve(args, cfg)
     except ConfigError as exc:
         print(f"defnews: invalid config: {exc}", file=sys.stderr)
         return EXIT_USAGE

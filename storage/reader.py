@@ -1,0 +1,300 @@
+"""What the web reader reads: story lists (river and search), one story, its copies and
+related stories. All of the reader's SQL is here; crawler/web has none.
+
+Lists are paged by a keyset on (time, id), time being ``coalesce(published_at,
+fetched_at)``: a page costs an index walk of its own length however deep it is, where an
+OFFSET would read and throw away every row before it. Relevance-ranked search pages by
+offset, bounded (MAX_OFFSET): ranking needs every match anyway.
+
+The reader must show what is there even when a row is odd: on SQLite a date column can
+hold text that is no date, and a text column bytes that are no UTF-8. Dates are therefore
+read as text there and parsed row by row, the connections decode text with replacement,
+and a row that still cannot be turned into a StoryRow is skipped with a warning instead
+of failing the page.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import (Engine, Select, String, and_, bindparam, column, event, table, func, literal_column, or_, select,
+                        text, tuple_, type_coerce)
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.db import as_utc, init_db, make_engine
+from storage.models import Source, Story
+from storage.search import (FTS_TABLE, RIVER_TIME_SQL, TITLE_WEIGHT, TSV_COLUMN, fts5_match,
+                            query_terms, tsquery)
+
+log = logging.getLogger(__name__)
+
+MAX_OFFSET = 1000
+_WHEN = literal_column(RIVER_TIME_SQL, type_=Story.published_at.type)
+_FTS = table(FTS_TABLE, column("rowid"))
+_COLUMNS = ("id", "source", "url", "title", "published_at", "fetched_at", "author", "language",
+            "text", "duplicate_of")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a list shows: the contract's query parameters, already validated."""
+
+    q: str = ""
+    sources: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None  # exclusive
+    lang: str = ""
+    duplicates: bool = False  # copies too, not only originals
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """The position after the last story of a page: its time and id."""
+
+    when: datetime
+    id: int
+
+    def token(self) -> str:
+        micros = int(self.when.timestamp() * 1_000_000)
+        return f"{micros}_{self.id}"
+
+    @classmethod
+    def parse(cls, token: str) -> "Cursor":
+        """Raises ValueError on anything that is not a token of ``token()``."""
+        micros, _, sid = token.partition("_")
+        when = datetime.fromtimestamp(int(micros) / 1_000_000, tz=timezone.utc)
+        return cls(when, int(sid))
+
+
+@dataclass
+class StoryRow:
+    id: int
+    source: str
+    url: str
+    title: str
+    published_at: datetime | None
+    fetched_at: datetime | None
+    author: str
+    language: str
+    text: str
+    duplicate_of: int | None
+    score: float | None = None
+    copies: list["StoryRow"] = field(default_factory=list)
+
+    @property
+    def when(self) -> datetime | None:
+        return self.published_at or self.fetched_at
+
+
+@dataclass
+class Page:
+    stories: list[StoryRow]
+    next_cursor: Cursor | None = None  # time order: the next page starts after this
+    next_offset: int | None = None  # relevance order
+
+
+# --- the engine ------------------------------------------------------------------------
+
+def open_reader(url: str) -> tuple[Engine, sessionmaker[Session]]:
+    """Migrate the schema (so an old database gets its search index), then hand out an
+    engine whose connections cannot write: the reader has no write endpoint, and this
+    makes sure no bug can turn a request into a write either."""
+    engine = make_engine(url)
+    init_db(engine)
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _read_only(dbapi_conn, _record):  # noqa: ANN001
+            dbapi_conn.text_factory = lambda b: b.decode("utf-8", "replace")
+            dbapi_conn.execute("PRAGMA query_only=ON")
+    else:
+        @event.listens_for(engine, "connect")
+        def _read_only_pg(dbapi_conn, _record):  # noqa: ANN001
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            dbapi_conn.commit()
+    engine.dispose()  # connections made by the migration were writable
+    return engine, sessionmaker(engine, expire_on_commit=False)
+
+
+# --- rows ------------------------------------------------------------------------------
+
+def _date(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return as_utc(value)
+    try:
+        return as_utc(datetime.fromisoformat(str(value)))
+    except ValueError:
+        return None
+
+
+def _select(session: Session, *extra) -> Select:  # noqa: ANN002
+    """The story columns; dates as text on SQLite (parsed per row by ``_date``)."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    cols = [type_coerce(getattr(Story, c), String).label(c)
+            if sqlite and c in ("published_at", "fetched_at") else getattr(Story, c)
+            for c in _COLUMNS]
+    return select(*cols, *extra)
+
+
+def _rows(result: Iterable, with_score: bool = False) -> list[StoryRow]:
+    out: list[StoryRow] = []
+    for row in result:
+        try:
+            m = row._mapping
+            out.append(StoryRow(
+                id=int(m["id"]), source=str(m["source"] or ""), url=str(m["url"] or ""),
+                title=str(m["title"] or ""), published_at=_date(m["published_at"]),
+                fetched_at=_date(m["fetched_at"]), author=str(m["author"] or ""),
+                language=str(m["language"] or ""), text=str(m["text"] or ""),
+                duplicate_of=int(m["duplicate_of"]) if m["duplicate_of"] is not None else None,
+                score=float(m["score"]) if with_score and m["score"] is not None else None))
+        except Exception as exc:  # one bad row must not take the page down
+            log.warning("story row skipped: %s", exc)
+    return out
+
+
+def _filtered(q: Select, f: Filters) -> Select:
+    if not f.duplicates:
+        q = q.where(Story.duplicate_of.is_(None))
+    if f.sources:
+        q = q.where(Story.source.in_(list(f.sources)))
+    if f.lang:
+        q = q.where(Story.language == f.lang)
+    if f.since is not None:
+        q = q.where(_WHEN >= f.since)
+    if f.until is not None:
+        q = q.where(_WHEN < f.until)
+    return q
+
+
+def _keyset(q: Select, before: Cursor | None, limit: int) -> Select:
+    if before is not None:
+        q = q.where(tuple_(_WHEN, Story.id) < tuple_(
+            bindparam("cur_when", before.when, type_=Story.published_at.type),
+            bindparam("cur_id", before.id)))
+    return q.order_by(_WHEN.desc(), Story.id.desc()).limit(limit + 1)
+
+
+def _time_page(rows: list[StoryRow], raw_count: int, limit: int, last_key: tuple | None) -> Page:
+    page = Page(rows[:limit])
+    if raw_count > limit and last_key is not None:
+        page.next_cursor = Cursor(*last_key)
+    return page
+
+
+def _run_time_ordered(session: Session, q: Select, limit: int, with_score: bool) -> Page:
+    """Run a keyset query (limit + 1 rows) and cut it into a page and the next cursor."""
+    result = session.execute(q.add_columns(_WHEN.label("_when"))).all()
+    rows = _rows(result[:limit], with_score)
+    last_key = None
+    if len(result) > limit:
+        last = result[limit - 1]._mapping
+        when = _date(last["_when"]) or datetime.fromtimestamp(0, timezone.utc)
+        last_key = (when, int(last["id"]))
+    return _time_page(rows, len(result), limit, last_key)
+
+
+# --- lists -----------------------------------------------------------------------------
+
+def list_stories(session: Session, f: Filters, *, limit: int = 30, before: Cursor | None = None,
+                 sort: str = "time", offset: int = 0) -> Page:
+    """The river (no ``f.q``) or search results, one page. ``sort`` is "time" (keyset via
+    ``before``) or "relevance" (search only, paged by ``offset``)."""
+    terms = query_terms(f.q)
+    if f.q and not terms:  # punctuation only: nothing can match
+        return Page([])
+    if not terms:
+        q = _keyset(_filtered(_select(session), f), before, limit)
+        return _run_time_ordered(session, q, limit, False)
+    pg = session.get_bind().dialect.name == "postgresql"
+    q, score = _search_select(session, terms, pg)
+    q = _filtered(q, f)
+    if sort == "relevance":
+        q = q.order_by(score.desc() if pg else score.asc(), Story.id.desc())
+        q = q.offset(offset).limit(limit + 1)
+        result = session.execute(q).all()
+        page = Page(_rows(result[:limit], True))
+        if len(result) > limit and offset + limit <= MAX_OFFSET:
+            page.next_offset = offset + limit
+        return page
+    return _run_time_ordered(session, _keyset(q, before, limit), limit, True)
+
+
+def _search_select(session: Session, terms: list[str], pg: bool,
+                   *, any_term: bool = False, title_only: bool = False):  # noqa: ANN202
+    """The story columns with a relevance score, restricted to the stories matching."""
+    if pg:
+        query = tsquery(terms, any_term=any_term)
+        if title_only:  # weight A is the headline (storage/search.py)
+            query = query.replace(":*", ":*A")
+        tsq = func.to_tsquery(literal_column("'simple'::regconfig"),
+                              bindparam("tsq", query, type_=String))
+        score = func.ts_rank(literal_column(TSV_COLUMN), tsq)
+        q = _select(session, score.label("score")).where(
+            literal_column(TSV_COLUMN).op("@@")(tsq))
+        return q, score
+    match = fts5_match(terms, any_term=any_term)
+    if title_only:
+        match = "{search_title} : (" + match + ")"
+    score = func.bm25(literal_column(FTS_TABLE), TITLE_WEIGHT, 1.0)
+    q = (_select(session, score.label("score"))
+         .select_from(Story)
+         .join(_FTS, _FTS.c.rowid == Story.id)
+         .where(text(f"{FTS_TABLE} MATCH :fts").bindparams(fts=match)))
+    return q, score
+
+
+# --- one story -------------------------------------------------------------------------
+
+def get_story(session: Session, story_id: int) -> StoryRow | None:
+    rows = _rows(session.execute(_select(session).where(Story.id == story_id)))
+    return rows[0] if rows else None
+
+
+def cluster(session: Session, story: StoryRow) -> list[StoryRow]:
+    """The other members of the story's cluster (its original and copies), oldest first."""
+    root = story.duplicate_of or story.id
+    q = (_select(session).where(or_(Story.id == root, Story.duplicate_of == root))
+         .where(Story.id != story.id).order_by(_WHEN.asc(), Story.id.asc()).limit(500))
+    return _rows(session.execute(q))
+
+
+def copies_of(session: Session, ids: Sequence[int], per_story: int = 50) -> dict[int, list[StoryRow]]:
+    """The copies of each listed original (one query for a whole page)."""
+    if not ids:
+        return {}
+    q = (_select(session).where(Story.duplicate_of.in_(list(ids)))
+         .order_by(Story.duplicate_of, _WHEN.asc(), Story.id.asc()))
+    out: dict[int, list[StoryRow]] = {}
+    for row in _rows(session.execute(q)):
+        group = out.setdefault(row.duplicate_of or 0, [])
+        if len(group) < per_story:
+            group.append(replace(row, text=""))
+    return out
+
+
+def related(session: Session, story: StoryRow, limit: int = 5) -> list[StoryRow]:
+    """Stories close to this one: originals outside its cluster whose headlines share its
+    headline's words, best first (the search index on headlines, so it costs one query)."""
+    terms = [t for t in query_terms(story.title) if len(t) >= 3 and not t.isdigit()]
+    terms = sorted(terms, key=len, reverse=True)[:8]
+    if not terms:
+        return []
+    pg = session.get_bind().dialect.name == "postgresql"
+    q, score = _search_select(session, terms, pg, any_term=True, title_only=True)
+    root = story.duplicate_of or story.id
+    q = (q.where(Story.duplicate_of.is_(None))
+         .where(and_(Story.id != root, Story.id != story.id))
+         .order_by(score.desc() if pg else score.asc(), Story.id.desc()).limit(limit))
+    return [replace(r, text="") for r in _rows(session.execute(q), True)]
+
+
+def stored_sources(session: Session) -> list[str]:
+    """Names of the sources known to the database (configured or with stories)."""
+    names = set(session.scalars(select(Source.name)))
+    return sorted(names)
