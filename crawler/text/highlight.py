@@ -89,11 +89,14 @@ def first_lines(text: str, limit: int = 280) -> str:
 
 
 def snippet(text: str, terms: list[str], limit: int = 280) -> str:
-    """The passage of ``text`` around its first match (else its first lines)."""
-    spans = match_spans(text, terms)
-    flat = text or ""
-    if not spans or spans[0][1] <= limit:
-        return first_lines(flat, limit)
+    """The opening of ``text`` when a search term is in it, else the passage around the
+    first match (so a result shows why it matched)."""
+    lead = first_lines(text, limit)
+    if not terms or match_spans(lead, terms):
+        return lead
+    flat = " ".join((text or "").split())
+    spans = match_spans(flat, terms)
+    if not spans:
+        return lead
     start = flat.rfind(" ", 0, max(0, spans[0][0] - limit // 3)) + 1
-    piece = " ".join(flat[start:start + limit + 40].split())
-    return "…" + first_lines(piece, limit)
+    return ("…" if start > 0 else "") + first_lines(flat[start:start + limit + 40], limit)
