@@ -189,7 +189,9 @@ def _time_page(rows: list[StoryRow], raw_count: int, limit: int, last_key: tuple
 
 def _run_time_ordered(session: Session, q: Select, limit: int, with_score: bool) -> Page:
     """Run a keyset query (limit + 1 rows) and cut it into a page and the next cursor."""
-    result = session.execute(q.add_columns(_WHEN.label("_when"))).all()
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    when = type_coerce(_WHEN, String) if sqlite else _WHEN  # parsed per row: see _date
+    result = session.execute(q.add_columns(when.label("_when"))).all()
     rows = _rows(result[:limit], with_score)
     last_key = None
     if len(result) > limit:
