@@ -279,9 +279,8 @@ def cmd_feed(args: argparse.Namespace, cfg: Config) -> int:
 
 def cmd_serve(args: argparse.Namespace, cfg: Config) -> int:
     """Serve the reader until SIGINT/SIGTERM (uvicorn finishes the requests in flight)."""
-    import uvicorn
-
     from crawler.web.app import create_app
+    from crawler.web.serve import serve
     from storage.reader import open_reader
 
     if not 0 < args.port < 65536:
@@ -290,17 +289,11 @@ def cmd_serve(args: argparse.Namespace, cfg: Config) -> int:
         raise UsageError(f"--root-path: starts with / and does not end with one: {args.root_path!r}")
     engine, factory = open_reader(cfg.database)
     try:
-        app = create_app(factory, cfg)
-        config = uvicorn.Config(app, host=args.host, port=args.port, root_path=args.root_path,
-                                log_level="warning" if args.quiet else "info",
-                                proxy_headers=True, forwarded_allow_ips="127.0.0.1",
-                                timeout_graceful_shutdown=10, server_header=False)
-        server = uvicorn.Server(config)
         if not args.quiet:
             print(f"defnews: reading {engine.url.render_as_string(hide_password=True)} on "
                   f"http://{args.host}:{args.port}{args.root_path}/ (Ctrl-C stops)", file=sys.stderr)
-        server.run()
-        if not server.started:  # the port was taken or the address is not ours
+        if not serve(create_app(factory, cfg), host=args.host, port=args.port,
+                     root_path=args.root_path, quiet=args.quiet):
             print(f"defnews: cannot listen on {args.host}:{args.port}", file=sys.stderr)
             return EXIT_FAILED
     finally:

@@ -7,8 +7,16 @@ random words (seeded), far apart enough that dedup keeps them separate.
 
 from __future__ import annotations
 
+import os
 import random
+import signal
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
 
 from crawler.items import Record
 from storage.db import open_db
@@ -74,3 +82,62 @@ def fill(url: str, bulk: int = 45) -> dict[str, int]:
         return {r.url: o.story_id for r, o in zip(recs, out)}
     finally:
         engine.dispose()
+
+
+CONFIG = """\
+database: sqlite:///unused.db
+sources:
+  - name: alpha
+    url: https://alpha.example/
+    feeds: [https://alpha.example/feed/]
+  - name: beta
+    url: https://beta.example/
+    feeds: ["https://beta.example/rss?x=1&y=2"]
+  - name: gamma
+    url: https://gamma.example/
+  - name: bulk
+    url: https://bulk.example/
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(db_url: str, config_path: Path, *extra: str, timeout: float = 30) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`defnews serve` in a real process on a free loopback port: (base URL, process).
+    Stopped with SIGTERM (then SIGKILL after 15 s) on the way out."""
+    from tests.conftest import ROOT, defnews_cmd
+
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("DEFNEWS_CONFIG", None)
+    env.pop("DEFNEWS_DB", None)
+    proc = subprocess.Popen([*defnews_cmd(), "--config", str(config_path), "--db", db_url, "serve",
+                             "--port", str(port), *extra], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"defnews serve exited {proc.returncode}: {proc.stdout.read()}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("defnews serve did not listen within the time") from None
+                time.sleep(0.1)
+        yield base, proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)

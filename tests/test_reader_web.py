@@ -23,22 +23,8 @@ from storage.db import open_db
 from storage.export import COLUMNS
 from storage.reader import open_reader
 from tests.conftest import PG_URL, _need
-from tests.readerdata import NOW, fill, records
+from tests.readerdata import CONFIG, NOW, fill, records
 
-CONFIG = """\
-database: sqlite:///unused.db
-sources:
-  - name: alpha
-    url: https://alpha.example/
-    feeds: [https://alpha.example/feed/]
-  - name: beta
-    url: https://beta.example/
-    feeds: ["https://beta.example/rss?x=1&y=2"]
-  - name: gamma
-    url: https://gamma.example/
-  - name: bulk
-    url: https://bulk.example/
-"""
 
 
 def _config(tmp_path_factory):  # noqa: ANN001, ANN202
