@@ -44,12 +44,12 @@ def _bulk_text(rng: random.Random) -> str:
     return "\n\n".join(" ".join(rng.choice(_WORDS) for _ in range(40)) for _ in range(3))
 
 
-def records(bulk: int = 45) -> list[Record]:
-    """The stories, in storing order; the copy comes after its original."""
+def records(bulk: int = 45, now: datetime = NOW) -> list[Record]:
+    """The stories, in storing order; the copies come after their original."""
     def rec(source, url, title, text, hours, lang="ar", author=""):  # noqa: ANN001, ANN202
         return Record(source=source, url=url, title=title, text=text, author=author,
-                      published_at=NOW - timedelta(hours=hours), date_source="meta",
-                      language=lang, fetched_at=NOW - timedelta(hours=hours) + timedelta(minutes=5))
+                      published_at=now - timedelta(hours=hours), date_source="meta",
+                      language=lang, fetched_at=now - timedelta(hours=hours) + timedelta(minutes=5))
     out = [
         rec("alpha", "https://alpha.example/israel", "إسرائيل تختبر منظومة دفاع جوي جديدة",
             ISRAEL_TEXT, 3, author="مراسل ألفا"),
@@ -72,11 +72,11 @@ def records(bulk: int = 45) -> list[Record]:
     return out
 
 
-def fill(url: str, bulk: int = 45) -> dict[str, int]:
+def fill(url: str, bulk: int = 45, now: datetime = NOW) -> dict[str, int]:
     """Store the stories in ``url``; return url -> story id."""
     engine, factory = open_db(url)
     try:
-        recs = records(bulk)
+        recs = records(bulk, now)
         out = store_records(factory, recs[:1])
         out += store_records(factory, recs[1:])
         return {r.url: o.story_id for r, o in zip(recs, out)}
