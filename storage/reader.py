@@ -15,25 +15,27 @@ of failing the page.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import (Engine, Select, String, and_, bindparam, column, event, table, func, literal_column, or_, select,
+from sqlalchemy import (Engine, Select, String, bindparam, event, func, literal_column, or_, select,
                         text, tuple_, type_coerce)
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import as_utc, init_db, make_engine
 from storage.models import Source, Story
-from storage.search import (FTS_TABLE, RIVER_TIME_SQL, TITLE_WEIGHT, TSV_COLUMN, fts5_match,
+from storage.search import (FTS_TABLE, KEYS_INDEX, RIVER_TIME_SQL, TITLE_WEIGHT, TSV_COLUMN, fts5_match,
                             query_terms, tsquery)
 
 log = logging.getLogger(__name__)
 
 MAX_OFFSET = 1000
+#: A search matching more stories than this ranks the most recently stored this many.
+RANK_AMONG = 10_000
 _WHEN = literal_column(RIVER_TIME_SQL, type_=Story.published_at.type)
-_FTS = table(FTS_TABLE, column("rowid"))
 _COLUMNS = ("id", "source", "url", "title", "published_at", "fetched_at", "author", "language",
             "text", "duplicate_of")
 
@@ -158,9 +160,12 @@ def _rows(result: Iterable, with_score: bool = False) -> list[StoryRow]:
     return out
 
 
-def _filtered(q: Select, f: Filters) -> Select:
+def _filtered(session: Session, q: Select, f: Filters) -> Select:
     if not f.duplicates:
-        q = q.where(Story.duplicate_of.is_(None))
+        if session.get_bind().dialect.name == "sqlite":  # see storage/search.py, RIVER_DDL_*
+            q = q.where((Story.duplicate_of + 0).is_(None))
+        else:
+            q = q.where(Story.duplicate_of.is_(None))
     if f.sources:
         q = q.where(Story.source.in_(list(f.sources)))
     if f.lang:
@@ -180,25 +185,26 @@ def _keyset(q: Select, before: Cursor | None, limit: int) -> Select:
     return q.order_by(_WHEN.desc(), Story.id.desc()).limit(limit + 1)
 
 
-def _time_page(rows: list[StoryRow], raw_count: int, limit: int, last_key: tuple | None) -> Page:
-    page = Page(rows[:limit])
-    if raw_count > limit and last_key is not None:
-        page.next_cursor = Cursor(*last_key)
-    return page
+def _fetch(session: Session, keys: list, limit: int, with_score: bool) -> list[StoryRow]:
+    """Phase two: the whole rows of a page's ids (phase one found and ordered them reading
+    only indexes), in phase one's order."""
+    ids = [int(k._mapping["id"]) for k in keys[:limit]]
+    if not ids:
+        return []
+    by_id = {r.id: r for r in _rows(session.execute(_select(session).where(Story.id.in_(ids))))}
+    out = []
+    for k in keys[:limit]:
+        row = by_id.get(int(k._mapping["id"]))
+        if row is not None:
+            if with_score and k._mapping["score"] is not None:
+                row.score = float(k._mapping["score"])
+            out.append(row)
+    return out
 
 
-def _run_time_ordered(session: Session, q: Select, limit: int, with_score: bool) -> Page:
-    """Run a keyset query (limit + 1 rows) and cut it into a page and the next cursor."""
+def _when_column(session: Session):  # noqa: ANN202
     sqlite = session.get_bind().dialect.name == "sqlite"
-    when = type_coerce(_WHEN, String) if sqlite else _WHEN  # parsed per row: see _date
-    result = session.execute(q.add_columns(when.label("_when"))).all()
-    rows = _rows(result[:limit], with_score)
-    last_key = None
-    if len(result) > limit:
-        last = result[limit - 1]._mapping
-        when = _date(last["_when"]) or datetime.fromtimestamp(0, timezone.utc)
-        last_key = (when, int(last["id"]))
-    return _time_page(rows, len(result), limit, last_key)
+    return (type_coerce(_WHEN, String) if sqlite else _WHEN).label("_when")  # see _date
 
 
 # --- lists -----------------------------------------------------------------------------
@@ -206,49 +212,128 @@ def _run_time_ordered(session: Session, q: Select, limit: int, with_score: bool)
 def list_stories(session: Session, f: Filters, *, limit: int = 30, before: Cursor | None = None,
                  sort: str = "time", offset: int = 0) -> Page:
     """The river (no ``f.q``) or search results, one page. ``sort`` is "time" (keyset via
-    ``before``) or "relevance" (search only, paged by ``offset``)."""
+    ``before``) or "relevance" (search only, paged by ``offset``).
+
+    Two phases: the page's ids in order (from the indexes alone where possible: the story
+    rows hold the text, which is most of their bytes), then those rows."""
     terms = query_terms(f.q)
     if f.q and not terms:  # punctuation only: nothing can match
         return Page([])
     if not terms:
-        q = _keyset(_filtered(_select(session), f), before, limit)
-        return _run_time_ordered(session, q, limit, False)
-    pg = session.get_bind().dialect.name == "postgresql"
-    q, score = _search_select(session, terms, pg)
-    q = _filtered(q, f)
+        q = _filtered(session, select(Story.id, _when_column(session)), f)
+        keys = session.execute(_keyset(q, before, limit)).all()
+        return _time_ordered_page(session, keys, limit, False)
+    keys = search_keys(session, f, terms, sort=sort, limit=limit + 1, offset=offset, before=before)
     if sort == "relevance":
-        q = q.order_by(score.desc() if pg else score.asc(), Story.id.desc())
-        q = q.offset(offset).limit(limit + 1)
-        result = session.execute(q).all()
-        page = Page(_rows(result[:limit], True))
-        if len(result) > limit and offset + limit <= MAX_OFFSET:
+        page = Page(_fetch(session, keys, limit, True))
+        if len(keys) > limit and offset + limit <= MAX_OFFSET:
             page.next_offset = offset + limit
         return page
-    return _run_time_ordered(session, _keyset(q, before, limit), limit, True)
+    return _time_ordered_page(session, keys, limit, True)
 
 
-def _search_select(session: Session, terms: list[str], pg: bool,
-                   *, any_term: bool = False, title_only: bool = False):  # noqa: ANN202
-    """The story columns with a relevance score, restricted to the stories matching."""
-    if pg:
-        query = tsquery(terms, any_term=any_term)
-        if title_only:  # weight A is the headline (storage/search.py)
-            query = query.replace(":*", ":*A")
-        tsq = func.to_tsquery(literal_column("'simple'::regconfig"),
-                              bindparam("tsq", query, type_=String))
-        score = func.ts_rank(literal_column(TSV_COLUMN), tsq)
-        q = _select(session, score.label("score")).where(
-            literal_column(TSV_COLUMN).op("@@")(tsq))
-        return q, score
+def _time_ordered_page(session: Session, keys: list, limit: int, with_score: bool) -> Page:
+    page = Page(_fetch(session, keys, limit, with_score))
+    if len(keys) > limit:
+        last = keys[limit - 1]._mapping
+        when = _date(last["_when"]) or datetime.fromtimestamp(0, timezone.utc)
+        page.next_cursor = Cursor(when, int(last["id"]))
+    return page
+
+
+def search_keys(session: Session, f: Filters, terms: list[str], *, sort: str, limit: int,
+                offset: int = 0, before: Cursor | None = None, any_term: bool = False,
+                title_only: bool = False, exclude: Sequence[int] = ()) -> list:
+    """Phase one of a search: (id, score, _when) of the matching stories in order.
+
+    Relevance has to score every match before it can take the best, so a term found in
+    very many stories would cost in proportion to the archive. Where a search matches more
+    than RANK_AMONG stories, the ranking is done among the RANK_AMONG most recently stored
+    of them (a news reader wants recent stories first anyway); any narrower search ranks
+    all its matches. Time order has no such limit.
+    """
+    args = dict(sort=sort, limit=limit, offset=offset, before=before, any_term=any_term,
+                title_only=title_only, exclude=exclude)
+    if session.get_bind().dialect.name == "postgresql":
+        return _pg_search_keys(session, f, terms, **args)
+    return _sqlite_search_keys(session, f, terms, **args)
+
+
+def _pg_search_keys(session: Session, f: Filters, terms: list[str], *, sort: str, limit: int,
+                    offset: int, before: Cursor | None, any_term: bool, title_only: bool,
+                    exclude: Sequence[int]) -> list:
+    query = tsquery(terms, any_term=any_term)
+    if title_only:  # weight A is the headline (storage/search.py)
+        query = query.replace(":*", ":*A")
+    tsq = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("tsq", query, type_=String))
+    matches = literal_column(TSV_COLUMN).op("@@")(tsq)
+    score = func.ts_rank(literal_column(TSV_COLUMN), tsq)
+    q = _filtered(session, select(Story.id, score.label("score"), _when_column(session))
+                  .where(matches), f)
+    if exclude:
+        q = q.where(Story.id.not_in(list(exclude)))
+    if sort != "relevance":
+        return session.execute(_keyset(q, before, limit - 1)).all()
+    cut = session.execute(select(Story.id).where(matches).order_by(Story.id.desc())
+                          .offset(RANK_AMONG).limit(1)).scalar()
+    if cut is not None:
+        q = q.where(Story.id > cut)
+    q = q.order_by(score.desc(), Story.id.desc()).offset(offset).limit(limit)
+    return session.execute(q).all()
+
+
+def _sqlite_search_keys(session: Session, f: Filters, terms: list[str], *, sort: str, limit: int,
+                        offset: int, before: Cursor | None, any_term: bool, title_only: bool,
+                        exclude: Sequence[int]) -> list:
+    """The SQLite query is written out: it must read the filter columns from
+    ix_stories_keys (INDEXED BY, which SQLAlchemy cannot express for SQLite), since the
+    planner would otherwise read each matching story's row, text and all."""
     match = fts5_match(terms, any_term=any_term)
     if title_only:
         match = "{search_title} : (" + match + ")"
-    score = func.bm25(literal_column(FTS_TABLE), TITLE_WEIGHT, 1.0)
-    q = (_select(session, score.label("score"))
-         .select_from(Story)
-         .join(_FTS, _FTS.c.rowid == Story.id)
-         .where(text(f"{FTS_TABLE} MATCH :fts").bindparams(fts=match)))
-    return q, score
+    when = RIVER_TIME_SQL.replace("published_at", "s.published_at").replace("fetched_at", "s.fetched_at")
+    where = [f"{FTS_TABLE} MATCH :fts"]
+    params: dict[str, Any] = {"fts": match, "limit": limit, "offset": offset}
+    if not f.duplicates:
+        where.append("s.duplicate_of + 0 IS NULL")
+    if f.sources:
+        where.append("s.source IN (SELECT value FROM json_each(:sources))")
+        params["sources"] = json.dumps(list(f.sources))
+    if f.lang:
+        where.append("s.language = :lang")
+        params["lang"] = f.lang
+    if f.since is not None:
+        where.append(f"{when} >= :since")
+        params["since"] = _sqlite_time(f.since)
+    if f.until is not None:
+        where.append(f"{when} < :until")
+        params["until"] = _sqlite_time(f.until)
+    if exclude:
+        where.append("s.id NOT IN (SELECT value FROM json_each(:exclude))")
+        params["exclude"] = json.dumps([int(i) for i in exclude])
+    if sort == "relevance":
+        cut = session.execute(text(
+            f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts "
+            "ORDER BY rowid DESC LIMIT 1 OFFSET :among"), {"fts": match, "among": RANK_AMONG}).scalar()
+        if cut is not None:
+            where.append(f"{FTS_TABLE}.rowid > :cut")
+            params["cut"] = cut
+        order = "score ASC, s.id DESC LIMIT :limit OFFSET :offset"
+    else:
+        if before is not None:
+            where.append(f"({when}, s.id) < (:bwhen, :bid)")
+            params.update(bwhen=_sqlite_time(before.when), bid=before.id)
+        order = f"{when} DESC, s.id DESC LIMIT :limit"
+    sql = (f"SELECT s.id AS id, bm25({FTS_TABLE}, {TITLE_WEIGHT}, 1.0) AS score, "
+           f"CAST({when} AS TEXT) AS _when "
+           f"FROM {FTS_TABLE} JOIN stories AS s INDEXED BY {KEYS_INDEX} ON s.id = {FTS_TABLE}.rowid "
+           f"WHERE {' AND '.join(where)} ORDER BY {order}")
+    return session.execute(text(sql), params).all()
+
+
+def _sqlite_time(value: datetime) -> str:
+    """A UTC time as SQLAlchemy stores it in SQLite, to compare with stored values."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 # --- one story -------------------------------------------------------------------------
@@ -287,13 +372,9 @@ def related(session: Session, story: StoryRow, limit: int = 5) -> list[StoryRow]
     terms = sorted(terms, key=len, reverse=True)[:8]
     if not terms:
         return []
-    pg = session.get_bind().dialect.name == "postgresql"
-    q, score = _search_select(session, terms, pg, any_term=True, title_only=True)
-    root = story.duplicate_of or story.id
-    q = (q.where(Story.duplicate_of.is_(None))
-         .where(and_(Story.id != root, Story.id != story.id))
-         .order_by(score.desc() if pg else score.asc(), Story.id.desc()).limit(limit))
-    return [replace(r, text="") for r in _rows(session.execute(q), True)]
+    keys = search_keys(session, Filters(), terms, sort="relevance", limit=limit, any_term=True,
+                       title_only=True, exclude=sorted({story.id, story.duplicate_of or story.id}))
+    return [replace(r, text="") for r in _fetch(session, keys, limit, True)]
 
 
 def stored_sources(session: Session) -> list[str]:

@@ -21,6 +21,7 @@ model); ``include_name`` tells alembic's comparison to leave them alone.
 from __future__ import annotations
 
 from crawler.arabic import normalize
+from crawler.text.highlight import PREFIX_FROM
 
 #: A tsvector is limited to 1 MB; no news story's body comes near this many characters,
 #: but a mis-extracted page could, and it must not make storing the story fail.
@@ -34,7 +35,8 @@ TSV_COLUMN = "search_tsv"
 RIVER_INDEX = "ix_stories_river"
 SOURCE_RIVER_INDEX = "ix_stories_source_river"
 TSV_INDEX = "ix_stories_search_tsv"
-_UNMODELLED_INDEXES = {RIVER_INDEX, SOURCE_RIVER_INDEX, TSV_INDEX}
+KEYS_INDEX = "ix_stories_keys"
+_UNMODELLED_INDEXES = {RIVER_INDEX, SOURCE_RIVER_INDEX, TSV_INDEX, KEYS_INDEX}
 
 #: The reader's order: newest first by publication (fetch time where it is unknown).
 #: The expression is spelled exactly as in the river indexes so the planners use them.
@@ -63,12 +65,25 @@ POSTGRESQL_DDL = (
     "setweight(to_tsvector('simple'::regconfig, search_body), 'B')) STORED",
     f"CREATE INDEX IF NOT EXISTS {TSV_INDEX} ON stories USING gin ({TSV_COLUMN})",
 )
-#: Both databases: the river's keyset pages walk these indexes in order.
-RIVER_DDL = (
+#: The river's keyset pages walk these indexes in order. PostgreSQL (which keeps statistics
+#: and plans well) gets a partial index of the originals. SQLite's planner, seeing
+#: "duplicate_of IS NULL", takes ix_stories_duplicate_of instead (every original, then a
+#: sort), so there the river index holds duplicate_of too and the reader writes the test as
+#: ``duplicate_of + 0 IS NULL``, which only the river index can answer (storage/reader.py).
+#: SQLite also gets ix_stories_keys: looked up by id, it answers the search's filters
+#: without reading the story row, whose text overflows into pages of their own.
+RIVER_DDL_POSTGRESQL = (
     f"CREATE INDEX IF NOT EXISTS {RIVER_INDEX} ON stories ({RIVER_TIME_SQL} DESC, id DESC) "
     "WHERE duplicate_of IS NULL",
     f"CREATE INDEX IF NOT EXISTS {SOURCE_RIVER_INDEX} ON stories "
-    f"(source, {RIVER_TIME_SQL} DESC, id DESC)",
+    f"(source, {RIVER_TIME_SQL} DESC, id DESC, duplicate_of)",
+)
+RIVER_DDL_SQLITE = (
+    f"CREATE INDEX IF NOT EXISTS {RIVER_INDEX} ON stories ({RIVER_TIME_SQL} DESC, id DESC, duplicate_of)",
+    f"CREATE INDEX IF NOT EXISTS {SOURCE_RIVER_INDEX} ON stories "
+    f"(source, {RIVER_TIME_SQL} DESC, id DESC, duplicate_of)",
+    f"CREATE INDEX IF NOT EXISTS {KEYS_INDEX} ON stories "
+    f"(id, duplicate_of, source, language, {RIVER_TIME_SQL})",
 )
 
 
@@ -96,13 +111,15 @@ def fts5_match(terms: list[str], *, any_term: bool = False) -> str:
     """An FTS5 MATCH expression: every term as a quoted prefix (so a search for a word
     also finds it with a suffix: "صاروخ" finds "صاروخا"); quoting makes any user input a
     plain string, never FTS5 syntax."""
-    parts = ['"' + t.replace('"', '""') + '"*' for t in terms]
+    parts = ['"' + t.replace('"', '""') + '"' + ("*" if len(t) >= PREFIX_FROM else "")
+             for t in terms]
     return (" OR " if any_term else " AND ").join(parts)
 
 
 def tsquery(terms: list[str], *, any_term: bool = False) -> str:
     """The same query for PostgreSQL's to_tsquery('simple', ...): quoted prefix lexemes."""
-    parts = ["'" + t.replace("\\", "\\\\").replace("'", "''") + "':*" for t in terms]
+    parts = ["'" + t.replace("\\", "\\\\").replace("'", "''") + "'" + (":*" if len(t) >= PREFIX_FROM else "")
+             for t in terms]
     return (" | " if any_term else " & ").join(parts)
 
 

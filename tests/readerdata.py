@@ -107,7 +107,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(db_url: str, config_path: Path, *extra: str, timeout: float = 30) -> Iterator[tuple[str, subprocess.Popen]]:
+def serving(db_url: str, config_path: Path, *extra: str, timeout: float = 30,
+            quiet: bool = False) -> Iterator[tuple[str, subprocess.Popen]]:
     """`defnews serve` in a real process on a free loopback port: (base URL, process).
     Stopped with SIGTERM (then SIGKILL after 15 s) on the way out."""
     from tests.conftest import ROOT, defnews_cmd
@@ -116,7 +117,8 @@ def serving(db_url: str, config_path: Path, *extra: str, timeout: float = 30) ->
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("DEFNEWS_CONFIG", None)
     env.pop("DEFNEWS_DB", None)
-    proc = subprocess.Popen([*defnews_cmd(), "--config", str(config_path), "--db", db_url, "serve",
+    proc = subprocess.Popen([*defnews_cmd(), *(["-q"] if quiet else []), "--config", str(config_path),
+                             "--db", db_url, "serve",
                              "--port", str(port), *extra], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"

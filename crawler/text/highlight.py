@@ -16,6 +16,14 @@ from functools import lru_cache
 from crawler.arabic import normalize
 
 _WORD = re.compile(r"\w+")
+#: Search terms this long match as word prefixes ("صاروخ" finds "صاروخية"); shorter ones
+#: match whole words (a two-letter prefix would match half the archive). The index side
+#: (storage/search.py) and the highlighting follow the same rule.
+PREFIX_FROM = 3
+
+
+def term_matches(word: str, term: str) -> bool:
+    return word == term or (len(term) >= PREFIX_FROM and word.startswith(term))
 
 
 @lru_cache(maxsize=4096)
@@ -47,7 +55,7 @@ def match_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
     folded, where = fold_map(text)
     spans: list[tuple[int, int]] = []
     for word in _WORD.finditer(folded):
-        if any(word.group().startswith(t) for t in terms):
+        if any(term_matches(word.group(), t) for t in terms):
             start = where[word.start()]
             end = where[word.end() - 1] + 1
             while end < len(text) and _fold_char(text[end]) == "":  # trailing marks

@@ -36,7 +36,7 @@ from crawler.text.highlight import first_lines, segments, snippet
 from crawler.web.format import copies_label, relative_ar, utc_label
 from crawler.web.params import BadRequest, ListParams, parse_list_params, story_id
 from storage.db import utcnow
-from storage.export import COLUMNS, iso, write_csv
+from storage.export import iso, write_csv
 from storage.health import source_health
 from storage.reader import (MAX_OFFSET, Page, StoryRow, cluster, copies_of, get_story,
                             list_stories, related)

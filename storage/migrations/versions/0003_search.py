@@ -12,7 +12,8 @@ from __future__ import annotations
 from alembic import op
 import sqlalchemy as sa
 
-from storage.search import POSTGRESQL_DDL, RIVER_DDL, SQLITE_DDL, search_columns
+from storage.search import (POSTGRESQL_DDL, RIVER_DDL_POSTGRESQL, RIVER_DDL_SQLITE, SQLITE_DDL,
+                            search_columns)
 
 revision = '0003_search'
 down_revision = '0001'
@@ -44,8 +45,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('search_body', sa.Text(), server_default='', nullable=False))
     conn = op.get_bind()
     _backfill(conn)
-    ddl = SQLITE_DDL if conn.dialect.name == "sqlite" else POSTGRESQL_DDL
-    for statement in (*ddl, *RIVER_DDL):
+    sqlite = conn.dialect.name == "sqlite"
+    ddl = (*SQLITE_DDL, *RIVER_DDL_SQLITE) if sqlite else (*POSTGRESQL_DDL, *RIVER_DDL_POSTGRESQL)
+    for statement in ddl:
         conn.execute(sa.text(statement))
 
 
@@ -53,6 +55,7 @@ def downgrade() -> None:
     conn = op.get_bind()
     op.execute("DROP INDEX IF EXISTS ix_stories_river")
     op.execute("DROP INDEX IF EXISTS ix_stories_source_river")
+    op.execute("DROP INDEX IF EXISTS ix_stories_keys")
     if conn.dialect.name == "sqlite":
         for trigger in ("ai", "ad", "au"):
             op.execute(f"DROP TRIGGER IF EXISTS stories_fts_{trigger}")
