@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+import re
 import uuid
 import xml.etree.ElementTree as ET
 from datetime import timedelta
@@ -298,3 +298,14 @@ def test_sources_page_and_opml(site):
     outlines = root.findall("./body/outline")
     assert {o.get("xmlUrl") for o in outlines} == {"https://alpha.example/feed/",
                                                     "https://beta.example/rss?x=1&y=2"}
+
+
+def test_links_carry_the_root_path_behind_a_proxy(site):
+    """`serve --root-path /news` behind a proxy that strips the prefix: every link keeps it
+    once (servers differ on whether the request path holds the prefix: both are checked)."""
+    client, _, _ = site
+    with TestClient(client.app, root_path="/news") as prefixed:
+        for path in ("/?limit=2", "/news/?limit=2"):
+            html = prefixed.get(path).text
+            hrefs = [h for h in re.findall(r'href="([^"]+)"', html) if h.startswith("/")]
+            assert hrefs and all(h.startswith("/news/") and not h.startswith("/news/news") for h in hrefs), hrefs

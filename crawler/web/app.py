@@ -152,8 +152,10 @@ class Reader:
         for k, v in changes.items():
             if v is not None:
                 items.append((k, str(v)))
-        base = request.scope.get("root_path", "") + request.url.path
-        return base + ("?" + urlencode(items) if items else "")
+        root, path = request.scope.get("root_path", ""), request.url.path
+        if not path.startswith(root + "/"):  # servers differ on whether path holds root_path
+            path = root + path
+        return path + ("?" + urlencode(items) if items else "")
 
     # -- routes ---------------------------------------------------------------------------
 
