@@ -9,8 +9,6 @@ import io
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
 
 import feedparser
 import pytest
@@ -19,7 +17,6 @@ from starlette.testclient import TestClient
 
 from crawler.config import load_config
 from crawler.web.app import create_app
-from storage.db import open_db
 from storage.export import COLUMNS
 from storage.reader import open_reader
 from tests.conftest import PG_URL, _need
