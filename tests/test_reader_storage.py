@@ -122,3 +122,32 @@ def test_one_bad_row_does_not_break_a_page(tmp_path):
             assert get_story(session, ids["https://beta.example/tanks"]).published_at is None
     finally:
         engine.dispose()
+
+
+def _check_ranking_is_bounded(url: str, monkeypatch) -> None:  # noqa: ANN001
+    import storage.reader as reader
+
+    fill(url, bulk=20)
+    engine, factory = open_reader(url)
+    try:
+        with factory() as session:
+            every = list_stories(session, Filters(q="الجيش"), sort="time", limit=200).stories
+            assert len(every) > 8
+            monkeypatch.setattr(reader, "RANK_AMONG", 5)
+            ranked = list_stories(session, Filters(q="الجيش"), sort="relevance", limit=200).stories
+            newest = sorted((r.id for r in every), reverse=True)[:5]
+            assert sorted(r.id for r in ranked) == sorted(newest)
+            # time order is not bounded, and a narrow search still ranks all it finds
+            assert len(list_stories(session, Filters(q="الجيش"), sort="time", limit=200).stories) == len(every)
+            assert [r.url for r in list_stories(session, Filters(q="مصطفى"), sort="relevance").stories] \
+                == ["https://beta.example/tanks"]
+    finally:
+        engine.dispose()
+
+
+def test_relevance_ranks_at_most_the_newest_matches_sqlite(tmp_path, monkeypatch):
+    _check_ranking_is_bounded(f"sqlite:///{tmp_path / 'r.db'}", monkeypatch)
+
+
+def test_relevance_ranks_at_most_the_newest_matches_postgresql(pg_schema_url, monkeypatch):
+    _check_ranking_is_bounded(pg_schema_url, monkeypatch)
