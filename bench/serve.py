@@ -45,7 +45,7 @@ from sqlalchemy import insert, text  # noqa: E402
 from storage.db import open_db  # noqa: E402
 from storage.models import Story  # noqa: E402
 from storage.search import search_columns  # noqa: E402
-from tests.readerdata import serving  # noqa: E402
+from tests.web.readerdata import serving  # noqa: E402
 
 PG_URL = os.environ.get("DEFNEWS_TEST_PG", "postgresql+psycopg://127.0.0.1:5432/test")
 SOURCES = [f"source-{i:02d}" for i in range(24)]
@@ -217,7 +217,7 @@ def main() -> None:
                 raise
         measure("sqlite", url, args.n, args.clients, args.requests)
     if args.only in (None, "postgresql"):
-        from tests.aggsite import pg_schema
+        from tests.web.aggsite import pg_schema
 
         with pg_schema(PG_URL, f"bench_serve_{uuid.uuid4().hex[:8]}") as url:
             build(url, args.n)

@@ -10,12 +10,21 @@ import json
 import logging
 import os
 import sys
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, TextIO
 
-from crawler import __version__
-from crawler.config import Config, ConfigError, SourceConfig, load_config
+from crawler import __version__, defaults
+from crawler.config import Config, ConfigError, SourceConfig, load_config, resolve_config_path, schedule_period
+from storage.db import DatabaseError, open_db
+from storage.export import iso, iter_rows, story_query, write_csv, write_jsonl
+from storage.health import source_health
+from storage.locks import Heartbeat, claim_sources
+from storage.stories import newest_originals
+
+# Heavy modules (Scrapy, Twisted, trafilatura, APScheduler) are imported by the commands
+# that use them, so `defnews sources` or `export` start in a fraction of a second.
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 log = logging.getLogger("defnews")
@@ -60,11 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     f = sub.add_parser("feed", help="write an Atom feed of the newest original stories")
     f.add_argument("--out", required=True, help="file path, or - for stdout")
     f.add_argument("--source", action="append", default=[], metavar="NAME")
-    f.add_argument("--limit", type=int, default=50)
+    f.add_argument("--limit", type=int, default=defaults.FEED_LIMIT)
 
     w = sub.add_parser("serve", help="the web reader, in the foreground")
-    w.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    w.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    w.add_argument("--host", default=defaults.SERVE_HOST,
+                   help=f"address to listen on (default {defaults.SERVE_HOST})")
+    w.add_argument("--port", type=int, default=defaults.SERVE_PORT,
+                   help=f"port (default {defaults.SERVE_PORT})")
     w.add_argument("--root-path", default="", metavar="PATH",
                    help="URL prefix when a reverse proxy serves the reader under a path, e.g. /news")
     return p
@@ -86,8 +97,6 @@ def _setup_logging(args: argparse.Namespace) -> str:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
-    import warnings
-
     # scrapy-redis still passes arguments Scrapy deprecated; not the user's concern.
     warnings.filterwarnings("ignore", module="scrapy_redis")
     root.setLevel(level)
@@ -103,7 +112,7 @@ def _select_sources(cfg: Config, names: list[str]) -> list[SourceConfig]:
         raise UsageError(f"--source: {exc.args[0]}") from None
 
 
-def _open_out(path: str):  # noqa: ANN202
+def _open_out(path: str) -> TextIO:
     if path == "-":
         sys.stdout.reconfigure(encoding="utf-8", newline="")
         return sys.stdout
@@ -114,8 +123,8 @@ def _open_out(path: str):  # noqa: ANN202
 # -- commands ---------------------------------------------------------------------------
 
 def cmd_crawl(args: argparse.Namespace, cfg: Config, log_level: str) -> int:
-    from crawler.runner import run_crawl
-    from crawler.summary import print_summary
+    from crawler.report import print_summary  # heavy: rich
+    from crawler.runner import run_crawl  # heavy: Scrapy, trafilatura
 
     sources = _select_sources(cfg, args.source)
     if not sources:
@@ -123,10 +132,6 @@ def cmd_crawl(args: argparse.Namespace, cfg: Config, log_level: str) -> int:
     # Cron-safe: each source is locked in the database for this process (a source another
     # crawl holds is skipped, exit 0; not with crawl.redis_url, where workers share sources);
     # sources in backoff are skipped unless named.
-    from scheduler import schedule_period
-    from storage.db import open_db
-    from storage.locks import Heartbeat, claim_sources
-
     engine, factory = open_db(cfg.database)
     claim = claim_sources(factory, [s.name for s in sources], respect_backoff=not args.source,
                           exclusive=not cfg.crawl.redis_url)
@@ -154,9 +159,6 @@ def cmd_crawl(args: argparse.Namespace, cfg: Config, log_level: str) -> int:
 
 
 def cmd_export(args: argparse.Namespace, cfg: Config) -> int:
-    from storage.db import open_db
-    from storage.export import iter_rows, story_query, write_csv, write_jsonl
-
     for name in args.source:
         if not any(s.name == name for s in cfg.sources):
             log.warning("--source %s is not in the config; exporting what is stored for it", name)
@@ -180,12 +182,11 @@ def cmd_export(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def cmd_sources(args: argparse.Namespace, cfg: Config) -> int:
-    from storage.db import open_db
-    from storage.health import source_health, print_health
+    from crawler.report import print_health  # heavy: rich
 
     engine, factory = open_db(cfg.database)
     try:
-        rows = source_health(factory, cfg)
+        rows = source_health(factory, cfg.sources)
     finally:
         engine.dispose()
     if args.json:
@@ -196,8 +197,8 @@ def cmd_sources(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
-    from crawler.extract import extract_record
-    from crawler.relevance import score
+    from crawler.text.extract import extract_record  # heavy: trafilatura
+    from crawler.text.relevance import score
 
     target = args.target
     tz, patterns, name = "UTC", (), args.source or ""
@@ -230,8 +231,6 @@ def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
         return EXIT_FAILED
     rel = record.relevance if record.relevance is not None else score(record.title, record.text)
     if args.json:
-        from storage.export import iso
-
         obj = {"id": None, "source": record.source, "url": record.url, "title": record.title,
                "published_at": iso(record.published_at), "author": record.author,
                "language": record.language, "text": record.text, "duplicate_of": None,
@@ -247,7 +246,7 @@ def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
 
 def _fetch_one(url: str, cfg: Config | None) -> tuple[bytes, str | None, str]:
     """Fetch a single URL through Scrapy (the project's only HTTP client)."""
-    from crawler.fetch import fetch_one
+    from crawler.runner import fetch_one  # heavy: Scrapy
 
     try:
         return fetch_one(url, cfg)
@@ -257,16 +256,16 @@ def _fetch_one(url: str, cfg: Config | None) -> tuple[bytes, str | None, str]:
 
 
 def cmd_feed(args: argparse.Namespace, cfg: Config) -> int:
-    from crawler.atom import write_feed
-    from storage.db import open_db
+    from crawler.report import write_feed  # heavy: feedgen, rich
 
     if args.limit <= 0:
         raise UsageError("--limit: must be a positive number")
     engine, factory = open_db(cfg.database)
     try:
+        stories = newest_originals(factory, args.source, args.limit)
         out = _open_out(args.out)
         try:
-            n = write_feed(factory, out, sources=args.source, limit=args.limit)
+            n = write_feed(stories, out, sources=args.source)
         finally:
             if out is not sys.stdout:
                 out.close()
@@ -279,7 +278,7 @@ def cmd_feed(args: argparse.Namespace, cfg: Config) -> int:
 
 def cmd_serve(args: argparse.Namespace, cfg: Config) -> int:
     """Serve the reader until SIGINT/SIGTERM (uvicorn finishes the requests in flight)."""
-    from crawler.web.app import create_app
+    from crawler.web.app import create_app  # heavy: Starlette, Jinja2, uvicorn
     from crawler.web.serve import serve
     from storage.reader import open_reader
 
@@ -302,7 +301,7 @@ def cmd_serve(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def cmd_schedule(args: argparse.Namespace, cfg: Config) -> int:
-    from scheduler import run_scheduler
+    from scheduler import run_scheduler  # heavy: APScheduler
 
     return run_scheduler(cfg, config_path=args.config_path, db_override=args.db,
                          quiet=args.quiet, verbose=args.verbose)
@@ -312,9 +311,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     log_level = _setup_logging(args)
-    from crawler.config import resolve_config_path
-    from storage.db import DatabaseError
-
     args.config_path = str(resolve_config_path(args.config))
     try:
         if args.command == "extract" and not args.source:

@@ -25,6 +25,7 @@ from sqlalchemy import (Engine, Select, String, bindparam, event, func, literal_
                         text, tuple_, type_coerce)
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler import defaults
 from storage.db import as_utc, init_db, make_engine
 from storage.models import Source, Story
 from storage.search import (FTS_TABLE, KEYS_INDEX, RIVER_TIME_SQL, TITLE_WEIGHT, TSV_COLUMN, fts5_match,
@@ -32,9 +33,8 @@ from storage.search import (FTS_TABLE, KEYS_INDEX, RIVER_TIME_SQL, TITLE_WEIGHT,
 
 log = logging.getLogger(__name__)
 
-MAX_OFFSET = 1000
-#: A search matching more stories than this ranks the most recently stored this many.
-RANK_AMONG = 10_000
+MAX_OFFSET = defaults.MAX_OFFSET
+RANK_AMONG = defaults.RANK_AMONG  # module-level so a test can lower it
 _WHEN = literal_column(RIVER_TIME_SQL, type_=Story.published_at.type)
 _COLUMNS = ("id", "source", "url", "title", "published_at", "fetched_at", "author", "language",
             "text", "duplicate_of")

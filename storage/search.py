@@ -4,7 +4,7 @@ Arabic prints one word in many spellings (diacritics, tatweel, أ/إ/آ/ا, ة/�
 FTS5's tokenizers nor PostgreSQL's text search configurations fold those, and a Python
 tokenizer cannot be plugged into either. So the folding happens in Python, once, when a
 story is stored: ``search_columns`` writes the headline and text folded by
-crawler.arabic.normalize into ``stories.search_title`` / ``search_body``; the databases
+crawler.text.arabic.normalize into ``stories.search_title`` / ``search_body``; the databases
 index those columns with their own machinery, and a query folded by the same function
 matches every spelling. The stored ``title`` and ``text`` keep the spelling as published.
 
@@ -20,7 +20,7 @@ model); ``include_name`` tells alembic's comparison to leave them alone.
 
 from __future__ import annotations
 
-from crawler.arabic import normalize
+from crawler.text.arabic import normalize
 from crawler.text.highlight import PREFIX_FROM
 
 #: A tsvector is limited to 1 MB; no news story's body comes near this many characters,

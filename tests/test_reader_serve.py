@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import run_defnews
-from tests.readerdata import CONFIG, fill, serving
+from tests.web.readerdata import CONFIG, fill, serving
 
 
 @pytest.mark.slow

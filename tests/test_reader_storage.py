@@ -14,7 +14,7 @@ from storage.db import open_db
 from storage.migrate import alembic_config
 from storage.reader import Filters, get_story, list_stories, open_reader
 from storage.search import search_columns
-from tests.readerdata import ISRAEL_TEXT, NOW, fill
+from tests.web.readerdata import ISRAEL_TEXT, NOW, fill
 
 _OLD_ROW = ("INSERT INTO stories (source, url, title, published_at, date_source, author, language, "
             "text, fetched_at, fingerprint) VALUES ('old', :url, :title, :pub, 'meta', '', 'ar', :text, "

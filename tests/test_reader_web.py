@@ -20,7 +20,7 @@ from crawler.web.app import create_app
 from storage.export import COLUMNS
 from storage.reader import open_reader
 from tests.conftest import PG_URL, _need
-from tests.readerdata import CONFIG, NOW, fill, records
+from tests.web.readerdata import CONFIG, NOW, fill, records
 
 
 
@@ -32,13 +32,13 @@ def _config(tmp_path_factory):  # noqa: ANN001, ANN202
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def site(request, tmp_path_factory):  # noqa: ANN001, ANN201
-    """(client, ids by URL, db url) for a database filled with tests/readerdata.py."""
+    """(client, ids by URL, db url) for a database filled with tests/web/readerdata.py."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'reader.db'}"
         schema = None
     else:
         _need("PostgreSQL", "127.0.0.1", 5432)
-        from tests.aggsite import pg_schema
+        from tests.web.aggsite import pg_schema
 
         schema = pg_schema(PG_URL, f"t_{uuid.uuid4().hex[:12]}")
         url = schema.__enter__()

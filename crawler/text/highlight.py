@@ -2,7 +2,7 @@
 
 The index matches folded text (storage/search.py); the reader shows the text as
 published, with its diacritics and spelling. ``fold_map`` folds a text character by
-character the way crawler.arabic.normalize folds it, remembering for every folded
+character the way crawler.text.arabic.normalize folds it, remembering for every folded
 character the published one it came from, so a match found in the folded text is marked
 on the published one ("اسرائيل" highlights "إسرائيل", "القوات" highlights "القُوّات").
 Pure functions: no I/O.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from crawler.arabic import normalize
+from crawler.text.arabic import normalize
 
 _WORD = re.compile(r"\w+")
 #: Search terms this long match as word prefixes ("صاروخ" finds "صاروخية"); shorter ones

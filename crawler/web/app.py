@@ -30,7 +30,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from crawler import __version__
-from crawler.atom import RTL_LANGUAGES, build_feed
+from crawler.report import RTL_LANGUAGES, build_feed
 from crawler.config import Config
 from crawler.text.highlight import first_lines, segments, snippet
 from crawler.web.format import copies_label, relative_ar, utc_label
@@ -237,7 +237,7 @@ class Reader:
             related=self.views(close, [], now))
 
     def sources_page(self, request: Request) -> Response:
-        rows = source_health(self.factory, self.cfg)
+        rows = source_health(self.factory, self.cfg.sources)
         if request.query_params.get("format") == "json":
             return JSONResponse({"sources": rows}, headers=SECURITY_HEADERS)
         for r in rows:

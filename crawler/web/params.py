@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Mapping, Sequence
 
+from crawler import defaults
 from storage.reader import Cursor, Filters
 
 FORMATS = ("html", "json", "csv", "atom")
 SORTS = ("relevance", "time")
-DEFAULT_LIMIT = 30
-MAX_LIMIT = 200
+DEFAULT_LIMIT = defaults.PAGE_SIZE
+MAX_LIMIT = defaults.MAX_PAGE_SIZE
 MAX_QUERY_CHARS = 200
 MAX_SOURCES = 50
 _SOURCE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")  # config.yaml's source names
@@ -75,7 +76,7 @@ def _int(name: str, value: str, default: int, low: int, high: int) -> int:
 
 
 def parse_list_params(params: Mapping[str, Sequence[str]], *, default_format: str = "html",
-                      max_offset: int = 1000) -> ListParams:
+                      max_offset: int = defaults.MAX_OFFSET) -> ListParams:
     """Check every parameter a list takes; raise BadRequest on the first bad one."""
     q = _one(params, "q")
     if len(q) > MAX_QUERY_CHARS:

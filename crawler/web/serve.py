@@ -14,7 +14,8 @@ from typing import Iterator
 import uvicorn
 from starlette.types import ASGIApp
 
-GRACE_SECONDS = 10  # in-flight requests get this long after a stop signal
+from crawler import defaults
+
 
 
 class _Server(uvicorn.Server):
@@ -36,7 +37,7 @@ def serve(app: ASGIApp, *, host: str, port: int, root_path: str = "", quiet: boo
     config = uvicorn.Config(app, host=host, port=port, root_path=root_path,
                             log_level="warning" if quiet else "info", proxy_headers=True,
                             forwarded_allow_ips="127.0.0.1", server_header=False,
-                            timeout_graceful_shutdown=GRACE_SECONDS)
+                            timeout_graceful_shutdown=defaults.SERVE_GRACE)
     server = _Server(config)
     server.run()
     return server.started
