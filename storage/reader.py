@@ -33,6 +33,8 @@ from storage.search import (FTS_TABLE, KEYS_INDEX, RIVER_TIME_SQL, TITLE_WEIGHT,
 
 log = logging.getLogger(__name__)
 
+#: What the web layer holds to open sessions (it names no SQLAlchemy type itself).
+SessionFactory = sessionmaker[Session]
 MAX_OFFSET = defaults.MAX_OFFSET
 RANK_AMONG = defaults.RANK_AMONG  # module-level so a test can lower it
 _WHEN = literal_column(RIVER_TIME_SQL, type_=Story.published_at.type)

@@ -21,7 +21,6 @@ from urllib.parse import urlencode
 from xml.sax.saxutils import quoteattr
 
 from jinja2 import Environment, FileSystemLoader
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -38,7 +37,8 @@ from crawler.web.params import BadRequest, ListParams, parse_list_params, story_
 from storage.db import utcnow
 from storage.export import iso, write_csv
 from storage.health import source_health
-from storage.reader import (MAX_OFFSET, Page, StoryRow, cluster, copies_of, get_story,
+from storage.reader import (MAX_OFFSET, Page, SessionFactory, StoryRow, cluster, copies_of,
+                            get_story,
                             list_stories, related)
 from storage.search import query_terms
 
@@ -103,7 +103,7 @@ def sources_opml(sources: Sequence) -> str:  # noqa: ANN001
 class Reader:
     """The routes, bound to one database and config."""
 
-    def __init__(self, factory: sessionmaker[Session], cfg: Config,
+    def __init__(self, factory: SessionFactory, cfg: Config,
                  now: Callable[[], datetime] = utcnow) -> None:
         self.factory = factory
         self.cfg = cfg
@@ -256,7 +256,7 @@ def _multi(request: Request) -> dict[str, list[str]]:
     return out
 
 
-def create_app(factory: sessionmaker[Session], cfg: Config,
+def create_app(factory: SessionFactory, cfg: Config,
                now: Callable[[], datetime] = utcnow) -> Starlette:
     """The reader as an ASGI app (uvicorn serves it; tests call it in-process)."""
     reader = Reader(factory, cfg, now)
