@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 SessionFactory = sessionmaker[Session]
 MAX_OFFSET = defaults.MAX_OFFSET
 RANK_AMONG = defaults.RANK_AMONG  # module-level so a test can lower it
+#: Time-ordered searches matching more than this look in a window of the newest stories first.
+WINDOW_FROM = 2000
+WINDOW_START = 4000
 _WHEN = literal_column(RIVER_TIME_SQL, type_=Story.published_at.type)
 _COLUMNS = ("id", "source", "url", "title", "published_at", "fetched_at", "author", "language",
             "text", "duplicate_of")
@@ -252,29 +255,79 @@ def search_keys(session: Session, f: Filters, terms: list[str], *, sort: str, li
     very many stories would cost in proportion to the archive. Where a search matches more
     than RANK_AMONG stories, the ranking is done among the RANK_AMONG most recently stored
     of them (a news reader wants recent stories first anyway); any narrower search ranks
-    all its matches. Time order has no such limit.
+    all its matches.
+
+    Time order stays exact at any depth. A common word's newest matches lie among the
+    newest stories, so such a search first looks in a window of the newest ``w`` stories
+    before the cursor (read from the river index; the id range of the window narrows the
+    full-text lookup); when the window holds a full page of matches, that page is the
+    answer, else the window grows eightfold, and finally the whole archive is searched.
     """
     args = dict(sort=sort, limit=limit, offset=offset, before=before, any_term=any_term,
                 title_only=title_only, exclude=exclude)
+    run = _pg_search_keys if session.get_bind().dialect.name == "postgresql" else _sqlite_search_keys
+    if sort == "time" and _matches_more_than(session, terms, any_term, title_only, WINDOW_FROM):
+        w = WINDOW_START
+        while (window := _window(session, f, before, w)) is not None:
+            keys = run(session, f, terms, window=window, **args)
+            if len(keys) >= limit:
+                return keys
+            w *= 8
+    return run(session, f, terms, window=None, **args)
+
+
+def _matches_more_than(session: Session, terms: list[str], any_term: bool, title_only: bool,
+                       n: int) -> bool:
+    """Whether the search matches more than ``n`` stories (stops counting at n + 1)."""
     if session.get_bind().dialect.name == "postgresql":
-        return _pg_search_keys(session, f, terms, **args)
-    return _sqlite_search_keys(session, f, terms, **args)
+        q = select(Story.id).where(_pg_match(terms, any_term, title_only)[0]).offset(n).limit(1)
+        return session.execute(q).first() is not None
+    sql = (f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts "
+           "ORDER BY rowid DESC LIMIT 1 OFFSET :n")
+    return session.execute(text(sql), {"fts": _fts_match(terms, any_term, title_only),
+                                       "n": n}).first() is not None
 
 
-def _pg_search_keys(session: Session, f: Filters, terms: list[str], *, sort: str, limit: int,
-                    offset: int, before: Cursor | None, any_term: bool, title_only: bool,
-                    exclude: Sequence[int]) -> list:
+def _window(session: Session, f: Filters, before: Cursor | None, w: int) -> tuple | None:
+    """(lowest id, time, id) bounding the ``w`` newest stories before the cursor, from the
+    river index alone; None when fewer than ``w`` remain (then the window is everything)."""
+    q = _filtered(session, select(Story.id, _when_column(session)), Filters(duplicates=f.duplicates))
+    q = _keyset(q, before, w - 1)  # LIMIT w
+    last = session.execute(q.offset(w - 1).limit(1).order_by(None)
+                           .order_by(_WHEN.desc(), Story.id.desc())).first()
+    if last is None:
+        return None
+    inner = q.subquery()
+    low = session.execute(select(func.min(inner.c.id))).scalar()
+    return low, last._mapping["_when"], int(last._mapping["id"])
+
+
+def _pg_match(terms: list[str], any_term: bool, title_only: bool):  # noqa: ANN202
     query = tsquery(terms, any_term=any_term)
     if title_only:  # weight A is the headline (storage/search.py)
         query = query.replace(":*", ":*A")
     tsq = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("tsq", query, type_=String))
-    matches = literal_column(TSV_COLUMN).op("@@")(tsq)
-    score = func.ts_rank(literal_column(TSV_COLUMN), tsq)
+    return literal_column(TSV_COLUMN).op("@@")(tsq), func.ts_rank(literal_column(TSV_COLUMN), tsq)
+
+
+def _fts_match(terms: list[str], any_term: bool, title_only: bool) -> str:
+    match = fts5_match(terms, any_term=any_term)
+    return "{search_title} : (" + match + ")" if title_only else match
+
+
+def _pg_search_keys(session: Session, f: Filters, terms: list[str], *, sort: str, limit: int,
+                    offset: int, before: Cursor | None, any_term: bool, title_only: bool,
+                    exclude: Sequence[int], window: tuple | None) -> list:
+    matches, score = _pg_match(terms, any_term, title_only)
     q = _filtered(session, select(Story.id, score.label("score"), _when_column(session))
                   .where(matches), f)
     if exclude:
         q = q.where(Story.id.not_in(list(exclude)))
     if sort != "relevance":
+        if window is not None:
+            q = q.where(Story.id >= window[0]).where(
+                tuple_(_WHEN, Story.id) >= tuple_(bindparam("w_when", window[1], type_=Story.published_at.type),
+                                                  bindparam("w_id", window[2])))
         return session.execute(_keyset(q, before, limit - 1)).all()
     cut = session.execute(select(Story.id).where(matches).order_by(Story.id.desc())
                           .offset(RANK_AMONG).limit(1)).scalar()
@@ -286,13 +339,11 @@ def _pg_search_keys(session: Session, f: Filters, terms: list[str], *, sort: str
 
 def _sqlite_search_keys(session: Session, f: Filters, terms: list[str], *, sort: str, limit: int,
                         offset: int, before: Cursor | None, any_term: bool, title_only: bool,
-                        exclude: Sequence[int]) -> list:
+                        exclude: Sequence[int], window: tuple | None) -> list:
     """The SQLite query is written out: it must read the filter columns from
     ix_stories_keys (INDEXED BY, which SQLAlchemy cannot express for SQLite), since the
     planner would otherwise read each matching story's row, text and all."""
-    match = fts5_match(terms, any_term=any_term)
-    if title_only:
-        match = "{search_title} : (" + match + ")"
+    match = _fts_match(terms, any_term, title_only)
     when = RIVER_TIME_SQL.replace("published_at", "s.published_at").replace("fetched_at", "s.fetched_at")
     where = [f"{FTS_TABLE} MATCH :fts"]
     params: dict[str, Any] = {"fts": match, "limit": limit, "offset": offset}
@@ -325,6 +376,9 @@ def _sqlite_search_keys(session: Session, f: Filters, terms: list[str], *, sort:
         if before is not None:
             where.append(f"({when}, s.id) < (:bwhen, :bid)")
             params.update(bwhen=_sqlite_time(before.when), bid=before.id)
+        if window is not None:  # _when is the stored text here: compared as stored
+            where.append(f"{FTS_TABLE}.rowid >= :wlow AND ({when}, s.id) >= (:wwhen, :wid)")
+            params.update(wlow=window[0], wwhen=window[1], wid=window[2])
         order = f"{when} DESC, s.id DESC LIMIT :limit"
     sql = (f"SELECT s.id AS id, bm25({FTS_TABLE}, {TITLE_WEIGHT}, 1.0) AS score, "
            f"CAST({when} AS TEXT) AS _when "

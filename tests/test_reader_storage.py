@@ -151,3 +151,38 @@ def test_relevance_ranks_at_most_the_newest_matches_sqlite(tmp_path, monkeypatch
 
 def test_relevance_ranks_at_most_the_newest_matches_postgresql(pg_schema_url, monkeypatch):
     _check_ranking_is_bounded(pg_schema_url, monkeypatch)
+
+
+def _check_time_windows_are_exact(url: str, monkeypatch) -> None:  # noqa: ANN001
+    """Time-ordered search through small windows pages through exactly what one query
+    over the whole archive returns (windows only make common words cheap)."""
+    import storage.reader as reader
+
+    fill(url, bulk=40)
+    engine, factory = open_reader(url)
+    try:
+        with factory() as session:
+            for f in (Filters(q="الجيش"), Filters(q="القوات", sources=("bulk",)),
+                      Filters(q="الجيش", duplicates=True)):
+                monkeypatch.setattr(reader, "WINDOW_FROM", 10**9)
+                whole = [r.id for r in list_stories(session, f, sort="time", limit=200).stories]
+                monkeypatch.setattr(reader, "WINDOW_FROM", 1)
+                monkeypatch.setattr(reader, "WINDOW_START", 2)
+                paged, before = [], None
+                for _ in range(100):
+                    page = list_stories(session, f, sort="time", limit=3, before=before)
+                    paged += [r.id for r in page.stories]
+                    before = page.next_cursor
+                    if before is None:
+                        break
+                assert len(whole) > 6 and paged == whole, f
+    finally:
+        engine.dispose()
+
+
+def test_time_ordered_search_windows_are_exact_sqlite(tmp_path, monkeypatch):
+    _check_time_windows_are_exact(f"sqlite:///{tmp_path / 'w.db'}", monkeypatch)
+
+
+def test_time_ordered_search_windows_are_exact_postgresql(pg_schema_url, monkeypatch):
+    _check_time_windows_are_exact(pg_schema_url, monkeypatch)
