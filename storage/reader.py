@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import (Engine, Select, String, bindparam, event, func, literal_column, or_, select,
-                        text, tuple_, type_coerce)
+                        text, type_coerce)
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import defaults
@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 SessionFactory = sessionmaker[Session]
 MAX_OFFSET = defaults.MAX_OFFSET
 RANK_AMONG = defaults.RANK_AMONG  # module-level so a test can lower it
+#: Related stories: the longest words of the headline, ranked among this many newest.
+RELATED_TERMS = 5
+RELATED_AMONG = 2000
 #: Time-ordered searches matching more than this look in a window of the newest stories first.
 WINDOW_FROM = 2000
 WINDOW_START = 4000
@@ -183,10 +186,12 @@ def _filtered(session: Session, q: Select, f: Filters) -> Select:
 
 
 def _keyset(q: Select, before: Cursor | None, limit: int) -> Select:
+    """Stories after the cursor, newest first. Written ``t <= T AND (t < T OR id < I)``
+    rather than ``(t, id) < (T, I)``: SQLite seeks the river index on the first form and
+    scans it from the top on the second (a deep page then costs its depth)."""
     if before is not None:
-        q = q.where(tuple_(_WHEN, Story.id) < tuple_(
-            bindparam("cur_when", before.when, type_=Story.published_at.type),
-            bindparam("cur_id", before.id)))
+        cur = bindparam("cur_when", before.when, type_=Story.published_at.type)
+        q = q.where(_WHEN <= cur).where(or_(_WHEN < cur, Story.id < bindparam("cur_id", before.id)))
     return q.order_by(_WHEN.desc(), Story.id.desc()).limit(limit + 1)
 
 
@@ -248,7 +253,8 @@ def _time_ordered_page(session: Session, keys: list, limit: int, with_score: boo
 
 def search_keys(session: Session, f: Filters, terms: list[str], *, sort: str, limit: int,
                 offset: int = 0, before: Cursor | None = None, any_term: bool = False,
-                title_only: bool = False, exclude: Sequence[int] = ()) -> list:
+                title_only: bool = False, exclude: Sequence[int] = (),
+                among: int | None = None) -> list:
     """Phase one of a search: (id, score, _when) of the matching stories in order.
 
     Relevance has to score every match before it can take the best, so a term found in
@@ -264,7 +270,7 @@ def search_keys(session: Session, f: Filters, terms: list[str], *, sort: str, li
     answer, else the window grows eightfold, and finally the whole archive is searched.
     """
     args = dict(sort=sort, limit=limit, offset=offset, before=before, any_term=any_term,
-                title_only=title_only, exclude=exclude)
+                title_only=title_only, exclude=exclude, among=among or RANK_AMONG)
     run = _pg_search_keys if session.get_bind().dialect.name == "postgresql" else _sqlite_search_keys
     if sort == "time" and _matches_more_than(session, terms, any_term, title_only, WINDOW_FROM):
         w = WINDOW_START
@@ -303,9 +309,7 @@ def _window(session: Session, f: Filters, before: Cursor | None, w: int) -> tupl
 
 
 def _pg_match(terms: list[str], any_term: bool, title_only: bool):  # noqa: ANN202
-    query = tsquery(terms, any_term=any_term)
-    if title_only:  # weight A is the headline (storage/search.py)
-        query = query.replace(":*", ":*A")
+    query = tsquery(terms, any_term=any_term, weight="A" if title_only else "")  # A: headline
     tsq = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("tsq", query, type_=String))
     return literal_column(TSV_COLUMN).op("@@")(tsq), func.ts_rank(literal_column(TSV_COLUMN), tsq)
 
@@ -317,7 +321,7 @@ def _fts_match(terms: list[str], any_term: bool, title_only: bool) -> str:
 
 def _pg_search_keys(session: Session, f: Filters, terms: list[str], *, sort: str, limit: int,
                     offset: int, before: Cursor | None, any_term: bool, title_only: bool,
-                    exclude: Sequence[int], window: tuple | None) -> list:
+                    exclude: Sequence[int], window: tuple | None, among: int) -> list:
     matches, score = _pg_match(terms, any_term, title_only)
     q = _filtered(session, select(Story.id, score.label("score"), _when_column(session))
                   .where(matches), f)
@@ -325,12 +329,12 @@ def _pg_search_keys(session: Session, f: Filters, terms: list[str], *, sort: str
         q = q.where(Story.id.not_in(list(exclude)))
     if sort != "relevance":
         if window is not None:
-            q = q.where(Story.id >= window[0]).where(
-                tuple_(_WHEN, Story.id) >= tuple_(bindparam("w_when", window[1], type_=Story.published_at.type),
-                                                  bindparam("w_id", window[2])))
+            w_when = bindparam("w_when", window[1], type_=Story.published_at.type)
+            q = q.where(Story.id >= window[0]).where(_WHEN >= w_when).where(
+                or_(_WHEN > w_when, Story.id >= bindparam("w_id", window[2])))
         return session.execute(_keyset(q, before, limit - 1)).all()
     cut = session.execute(select(Story.id).where(matches).order_by(Story.id.desc())
-                          .offset(RANK_AMONG).limit(1)).scalar()
+                          .offset(among).limit(1)).scalar()
     if cut is not None:
         q = q.where(Story.id > cut)
     q = q.order_by(score.desc(), Story.id.desc()).offset(offset).limit(limit)
@@ -339,7 +343,7 @@ def _pg_search_keys(session: Session, f: Filters, terms: list[str], *, sort: str
 
 def _sqlite_search_keys(session: Session, f: Filters, terms: list[str], *, sort: str, limit: int,
                         offset: int, before: Cursor | None, any_term: bool, title_only: bool,
-                        exclude: Sequence[int], window: tuple | None) -> list:
+                        exclude: Sequence[int], window: tuple | None, among: int) -> list:
     """The SQLite query is written out: it must read the filter columns from
     ix_stories_keys (INDEXED BY, which SQLAlchemy cannot express for SQLite), since the
     planner would otherwise read each matching story's row, text and all."""
@@ -367,17 +371,18 @@ def _sqlite_search_keys(session: Session, f: Filters, terms: list[str], *, sort:
     if sort == "relevance":
         cut = session.execute(text(
             f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts "
-            "ORDER BY rowid DESC LIMIT 1 OFFSET :among"), {"fts": match, "among": RANK_AMONG}).scalar()
+            "ORDER BY rowid DESC LIMIT 1 OFFSET :among"), {"fts": match, "among": among}).scalar()
         if cut is not None:
             where.append(f"{FTS_TABLE}.rowid > :cut")
             params["cut"] = cut
         order = "score ASC, s.id DESC LIMIT :limit OFFSET :offset"
     else:
         if before is not None:
-            where.append(f"({when}, s.id) < (:bwhen, :bid)")
+            where.append(f"{when} <= :bwhen AND ({when} < :bwhen OR s.id < :bid)")
             params.update(bwhen=_sqlite_time(before.when), bid=before.id)
         if window is not None:  # _when is the stored text here: compared as stored
-            where.append(f"{FTS_TABLE}.rowid >= :wlow AND ({when}, s.id) >= (:wwhen, :wid)")
+            where.append(f"{FTS_TABLE}.rowid >= :wlow AND {when} >= :wwhen "
+                         f"AND ({when} > :wwhen OR s.id >= :wid)")
             params.update(wlow=window[0], wwhen=window[1], wid=window[2])
         order = f"{when} DESC, s.id DESC LIMIT :limit"
     sql = (f"SELECT s.id AS id, bm25({FTS_TABLE}, {TITLE_WEIGHT}, 1.0) AS score, "
@@ -425,11 +430,12 @@ def related(session: Session, story: StoryRow, limit: int = 5) -> list[StoryRow]
     """Stories close to this one: originals outside its cluster whose headlines share its
     headline's words, best first (the search index on headlines, so it costs one query)."""
     terms = [t for t in query_terms(story.title) if len(t) >= 3 and not t.isdigit()]
-    terms = sorted(terms, key=len, reverse=True)[:8]
+    terms = sorted(terms, key=len, reverse=True)[:RELATED_TERMS]
     if not terms:
         return []
     keys = search_keys(session, Filters(), terms, sort="relevance", limit=limit, any_term=True,
-                       title_only=True, exclude=sorted({story.id, story.duplicate_of or story.id}))
+                       title_only=True, exclude=sorted({story.id, story.duplicate_of or story.id}),
+                       among=RELATED_AMONG)
     return [replace(r, text="") for r in _fetch(session, keys, limit, True)]
 
 

@@ -99,27 +99,38 @@ def search_columns(title: str | None, text: str | None) -> dict[str, str]:
 
 
 def query_terms(q: str) -> list[str]:
-    """The words of a search, folded like the indexed side; at most MAX_TERMS."""
+    """The words of a search, folded like the indexed side; at most MAX_TERMS.
+
+    Words match whole words: a prefix match costs the index a merge of every word that
+    starts with it, several times the cost of a word. A word the user ends with ``*``
+    (at least PREFIX_FROM letters) matches as a prefix ("صاروخ*" finds "صاروخية"); such
+    terms keep the ``*``."""
     seen: list[str] = []
-    for word in fold(q).split():
-        if word not in seen:
-            seen.append(word)
+    for raw in q.split():
+        prefix = raw.endswith("*")
+        for word in fold(raw).split():
+            term = word + "*" if prefix and len(word) >= PREFIX_FROM else word
+            if term not in seen:
+                seen.append(term)
     return seen[:MAX_TERMS]
 
 
 def fts5_match(terms: list[str], *, any_term: bool = False) -> str:
-    """An FTS5 MATCH expression: every term as a quoted prefix (so a search for a word
-    also finds it with a suffix: "صاروخ" finds "صاروخا"); quoting makes any user input a
-    plain string, never FTS5 syntax."""
-    parts = ['"' + t.replace('"', '""') + '"' + ("*" if len(t) >= PREFIX_FROM else "")
+    """An FTS5 MATCH expression of ``query_terms``; quoting makes any user input a plain
+    string, never FTS5 syntax."""
+    parts = ['"' + t.rstrip("*").replace('"', '""') + '"' + ("*" if t.endswith("*") else "")
              for t in terms]
     return (" OR " if any_term else " AND ").join(parts)
 
 
-def tsquery(terms: list[str], *, any_term: bool = False) -> str:
-    """The same query for PostgreSQL's to_tsquery('simple', ...): quoted prefix lexemes."""
-    parts = ["'" + t.replace("\\", "\\\\").replace("'", "''") + "'" + (":*" if len(t) >= PREFIX_FROM else "")
-             for t in terms]
+def tsquery(terms: list[str], *, any_term: bool = False, weight: str = "") -> str:
+    """The same query for PostgreSQL's to_tsquery('simple', ...): quoted lexemes, limited
+    to the lexemes of one ``weight`` when given ("A": the headline)."""
+    parts = []
+    for t in terms:
+        lexeme = "'" + t.rstrip("*").replace("\\", "\\\\").replace("'", "''") + "'"
+        marks = ("*" if t.endswith("*") else "") + weight
+        parts.append(lexeme + (":" + marks if marks else ""))
     return (" | " if any_term else " & ").join(parts)
 
 

@@ -29,12 +29,16 @@ def test_matches_are_marked_on_the_published_spelling():
     assert "".join(p for p, _ in segments(text, query_terms("القوات"))) == text  # nothing lost
 
 
-def test_short_terms_match_whole_words_long_ones_prefixes():
+def test_words_match_whole_words_and_a_star_asks_for_a_prefix():
     assert marked("في الجيش وفيه صواريخ", "في") == ["في"]
-    assert marked("صاروخية وصاروخ", "صاروخ") == ["صاروخية"]
-    assert fts5_match(["في", "صاروخ"]) == '"في" AND "صاروخ"*'
-    assert tsquery(["في", "صاروخ"]) == "'في' & 'صاروخ':*"
-    assert fts5_match(['a"b OR c']) == '"a""b OR c"*'
+    assert marked("صاروخية وصاروخ", "صاروخ") == []
+    assert marked("صاروخية وصاروخ قال صاروخ", "صاروخ") == ["صاروخ"]
+    assert marked("صاروخية وصاروخ", "صاروخ*") == ["صاروخية"]
+    assert query_terms("صاروخ* في* إسرائيل") == ["صاروخ*", "في", "اسراييل"]
+    assert fts5_match(query_terms("في صاروخ*")) == '"في" AND "صاروخ"*'
+    assert tsquery(query_terms("في صاروخ*")) == "'في' & 'صاروخ':*"
+    assert tsquery(["a", "b*"], any_term=True, weight="A") == "'a':A | 'b':*A"
+    assert fts5_match(['a"b OR c']) == '"a""b OR c"'
 
 
 def test_first_lines_and_snippet():

@@ -16,14 +16,15 @@ from functools import lru_cache
 from crawler.text.arabic import normalize
 
 _WORD = re.compile(r"\w+")
-#: Search terms this long match as word prefixes ("صاروخ" finds "صاروخية"); shorter ones
-#: match whole words (a two-letter prefix would match half the archive). The index side
-#: (storage/search.py) and the highlighting follow the same rule.
+#: A search term ending in "*" matches as a word prefix ("صاروخ*" finds "صاروخية") when
+#: it has at least this many letters (a two-letter prefix would match half the archive);
+#: other terms match whole words. The index side (storage/search.py) follows the same rule.
 PREFIX_FROM = 3
 
 
 def term_matches(word: str, term: str) -> bool:
-    return word == term or (len(term) >= PREFIX_FROM and word.startswith(term))
+    """Whether a folded word of the text is matched by a folded search term."""
+    return word.startswith(term[:-1]) if term.endswith("*") else word == term
 
 
 @lru_cache(maxsize=4096)
