@@ -179,6 +179,13 @@ def load(base: str, paths: list[str], clients: int, total: int) -> tuple[list[fl
     return lat, time.perf_counter() - started, bad[0]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc): the server's own cost per request,
+    which a machine shared with other work does not inflate the way it inflates latency."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, max(0, math.ceil(p / 100 * len(s)) - 1))]
@@ -188,14 +195,18 @@ def measure(name: str, url: str, n: int, clients: int, total: int) -> None:
     cfg = Path(tempfile.mkdtemp()) / "config.yaml"
     cfg.write_text(CONFIG, encoding="utf-8")
     rng = random.Random(3)
-    with serving(url, cfg, timeout=300, quiet=True) as (base, _):
+    with serving(url, cfg, timeout=300, quiet=True) as (base, proc):
         load(base, requests_for("river", rng, n)[:20], 2, 40)  # warm the caches
         for kind in ("river", "story", "search"):
             paths = requests_for(kind, rng, n)
+            cpu = cpu_seconds(proc.pid)
             lat, wall, bad = load(base, paths, clients, total)
+            cpu = cpu_seconds(proc.pid) - cpu
             print(f"  {name:10} {kind:6} p50 {statistics.median(lat) * 1000:6.1f} ms  "
-                  f"p95 {pct(lat, 95) * 1000:6.1f} ms  {len(lat) / wall:6.0f} req/s"
+                  f"p95 {pct(lat, 95) * 1000:6.1f} ms  {len(lat) / wall:6.0f} req/s  "
+                  f"server CPU {cpu / len(lat) * 1000:5.1f} ms/request"
                   + (f"  ({bad} not 200)" if bad else ""))
+        print(f"  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
 
 def main() -> None:

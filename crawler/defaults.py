@@ -68,4 +68,4 @@ MAX_PAGE_SIZE = 200
 MAX_OFFSET = 1000
 #: A search matching more stories than this ranks the most recently stored this many:
 #: scoring every match of a very common word would cost in proportion to the archive.
-RANK_AMONG = 10_000
+RANK_AMONG = 5_000

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import (Engine, Select, String, bindparam, event, func, literal_column, or_, select,
+from sqlalchemy import (Engine, Select, String, bindparam, event, null, func, literal_column, or_, select,
                         text, type_coerce)
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,12 +37,14 @@ log = logging.getLogger(__name__)
 SessionFactory = sessionmaker[Session]
 MAX_OFFSET = defaults.MAX_OFFSET
 RANK_AMONG = defaults.RANK_AMONG  # module-level so a test can lower it
-#: Related stories: the longest words of the headline, ranked among this many newest.
+#: Related stories: the longest words of the headline, among the stories stored within this
+#: many ids of it (news is related to what was published around it; the id range is what
+#: the full-text index can seek, so the cost does not grow with the archive).
 RELATED_TERMS = 5
-RELATED_AMONG = 2000
+RELATED_NEAR = 2000
 #: Time-ordered searches matching more than this look in a window of the newest stories first.
 WINDOW_FROM = 2000
-WINDOW_START = 4000
+WINDOW_START = 500
 _WHEN = literal_column(RIVER_TIME_SQL, type_=Story.published_at.type)
 _COLUMNS = ("id", "source", "url", "title", "published_at", "fetched_at", "author", "language",
             "text", "duplicate_of")
@@ -254,7 +256,7 @@ def _time_ordered_page(session: Session, keys: list, limit: int, with_score: boo
 def search_keys(session: Session, f: Filters, terms: list[str], *, sort: str, limit: int,
                 offset: int = 0, before: Cursor | None = None, any_term: bool = False,
                 title_only: bool = False, exclude: Sequence[int] = (),
-                among: int | None = None) -> list:
+                near: tuple[int, int] | None = None) -> list:
     """Phase one of a search: (id, score, _when) of the matching stories in order.
 
     Relevance has to score every match before it can take the best, so a term found in
@@ -270,7 +272,7 @@ def search_keys(session: Session, f: Filters, terms: list[str], *, sort: str, li
     answer, else the window grows eightfold, and finally the whole archive is searched.
     """
     args = dict(sort=sort, limit=limit, offset=offset, before=before, any_term=any_term,
-                title_only=title_only, exclude=exclude, among=among or RANK_AMONG)
+                title_only=title_only, exclude=exclude, near=near)
     run = _pg_search_keys if session.get_bind().dialect.name == "postgresql" else _sqlite_search_keys
     if sort == "time" and _matches_more_than(session, terms, any_term, title_only, WINDOW_FROM):
         w = WINDOW_START
@@ -321,9 +323,11 @@ def _fts_match(terms: list[str], any_term: bool, title_only: bool) -> str:
 
 def _pg_search_keys(session: Session, f: Filters, terms: list[str], *, sort: str, limit: int,
                     offset: int, before: Cursor | None, any_term: bool, title_only: bool,
-                    exclude: Sequence[int], window: tuple | None, among: int) -> list:
+                    exclude: Sequence[int], window: tuple | None,
+                    near: tuple[int, int] | None) -> list:
     matches, score = _pg_match(terms, any_term, title_only)
-    q = _filtered(session, select(Story.id, score.label("score"), _when_column(session))
+    scored = score if sort == "relevance" else null()  # time order needs no score
+    q = _filtered(session, select(Story.id, scored.label("score"), _when_column(session))
                   .where(matches), f)
     if exclude:
         q = q.where(Story.id.not_in(list(exclude)))
@@ -333,17 +337,21 @@ def _pg_search_keys(session: Session, f: Filters, terms: list[str], *, sort: str
             q = q.where(Story.id >= window[0]).where(_WHEN >= w_when).where(
                 or_(_WHEN > w_when, Story.id >= bindparam("w_id", window[2])))
         return session.execute(_keyset(q, before, limit - 1)).all()
-    cut = session.execute(select(Story.id).where(matches).order_by(Story.id.desc())
-                          .offset(among).limit(1)).scalar()
-    if cut is not None:
-        q = q.where(Story.id > cut)
+    if near is not None:
+        q = q.where(Story.id.between(*near))
+    else:
+        cut = session.execute(select(Story.id).where(matches).order_by(Story.id.desc())
+                              .offset(RANK_AMONG).limit(1)).scalar()
+        if cut is not None:
+            q = q.where(Story.id > cut)
     q = q.order_by(score.desc(), Story.id.desc()).offset(offset).limit(limit)
     return session.execute(q).all()
 
 
 def _sqlite_search_keys(session: Session, f: Filters, terms: list[str], *, sort: str, limit: int,
                         offset: int, before: Cursor | None, any_term: bool, title_only: bool,
-                        exclude: Sequence[int], window: tuple | None, among: int) -> list:
+                        exclude: Sequence[int], window: tuple | None,
+                        near: tuple[int, int] | None) -> list:
     """The SQLite query is written out: it must read the filter columns from
     ix_stories_keys (INDEXED BY, which SQLAlchemy cannot express for SQLite), since the
     planner would otherwise read each matching story's row, text and all."""
@@ -369,12 +377,16 @@ def _sqlite_search_keys(session: Session, f: Filters, terms: list[str], *, sort:
         where.append("s.id NOT IN (SELECT value FROM json_each(:exclude))")
         params["exclude"] = json.dumps([int(i) for i in exclude])
     if sort == "relevance":
-        cut = session.execute(text(
-            f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts "
-            "ORDER BY rowid DESC LIMIT 1 OFFSET :among"), {"fts": match, "among": among}).scalar()
-        if cut is not None:
-            where.append(f"{FTS_TABLE}.rowid > :cut")
-            params["cut"] = cut
+        if near is not None:
+            where.append(f"{FTS_TABLE}.rowid BETWEEN :near_lo AND :near_hi")
+            params.update(near_lo=near[0], near_hi=near[1])
+        else:
+            cut = session.execute(text(
+                f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts "
+                "ORDER BY rowid DESC LIMIT 1 OFFSET :among"), {"fts": match, "among": RANK_AMONG}).scalar()
+            if cut is not None:
+                where.append(f"{FTS_TABLE}.rowid > :cut")
+                params["cut"] = cut
         order = "score ASC, s.id DESC LIMIT :limit OFFSET :offset"
     else:
         if before is not None:
@@ -385,7 +397,8 @@ def _sqlite_search_keys(session: Session, f: Filters, terms: list[str], *, sort:
                          f"AND ({when} > :wwhen OR s.id >= :wid)")
             params.update(wlow=window[0], wwhen=window[1], wid=window[2])
         order = f"{when} DESC, s.id DESC LIMIT :limit"
-    sql = (f"SELECT s.id AS id, bm25({FTS_TABLE}, {TITLE_WEIGHT}, 1.0) AS score, "
+    score = f"bm25({FTS_TABLE}, {TITLE_WEIGHT}, 1.0)" if sort == "relevance" else "NULL"
+    sql = (f"SELECT s.id AS id, {score} AS score, "
            f"CAST({when} AS TEXT) AS _when "
            f"FROM {FTS_TABLE} JOIN stories AS s INDEXED BY {KEYS_INDEX} ON s.id = {FTS_TABLE}.rowid "
            f"WHERE {' AND '.join(where)} ORDER BY {order}")
@@ -435,7 +448,7 @@ def related(session: Session, story: StoryRow, limit: int = 5) -> list[StoryRow]
         return []
     keys = search_keys(session, Filters(), terms, sort="relevance", limit=limit, any_term=True,
                        title_only=True, exclude=sorted({story.id, story.duplicate_of or story.id}),
-                       among=RELATED_AMONG)
+                       near=(story.id - RELATED_NEAR, story.id + RELATED_NEAR))
     return [replace(r, text="") for r in _fetch(session, keys, limit, True)]
 
 
