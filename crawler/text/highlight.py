@@ -1,11 +1,13 @@
 """Where a search's words are in a story as published: highlighting and snippets.
 
 The index matches folded text (storage/search.py); the reader shows the text as
-published, with its diacritics and spelling. ``fold_map`` folds a text character by
-character the way crawler.text.arabic.normalize folds it, remembering for every folded
-character the published one it came from, so a match found in the folded text is marked
-on the published one ("اسرائيل" highlights "إسرائيل", "القوات" highlights "القُوّات").
-Pure functions: no I/O.
+published, with its diacritics and spelling. ``fold_aligned`` folds a text the way
+crawler.text.arabic.normalize does, but character for character: a mark normalize drops
+(diacritic, tatweel, zero-width) becomes a NUL instead of vanishing, so every position
+in the folded text is the same position in the published one. The search terms become
+one regular expression that lets NULs sit between letters, so a match found in the
+folded text is marked on the published one ("اسرائيل" highlights "إسرائيل", "القوات"
+highlights "القُوّات"), at the speed of ``str.translate`` and ``re``. Pure functions.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from functools import lru_cache
 
 from crawler.text.arabic import normalize
 
-_WORD = re.compile(r"\w+")
 #: A search term ending in "*" matches as a word prefix ("صاروخ*" finds "صاروخية") when
 #: it has at least this many letters (a two-letter prefix would match half the archive);
 #: other terms match whole words. The index side (storage/search.py) follows the same rule.
 PREFIX_FROM = 3
+_GAP = "\x00"  # stands for a dropped mark in the aligned folding
 
 
 def term_matches(word: str, term: str) -> bool:
@@ -27,49 +29,53 @@ def term_matches(word: str, term: str) -> bool:
     return word.startswith(term[:-1]) if term.endswith("*") else word == term
 
 
-@lru_cache(maxsize=4096)
 def _fold_char(ch: str) -> str:
-    """One character folded: "" for marks normalize drops (diacritics, tatweel, zero
-    width), " " for punctuation and space, else its folded form."""
+    """One character folded to one: _GAP for marks normalize drops (diacritics, tatweel,
+    zero width), " " for punctuation and space, else its folded form."""
     folded = normalize(ch)
     if folded:
-        return folded
-    return " " if (ch.isspace() or not ch.isalnum() and normalize("a" + ch + "a") == "a a") else ""
+        return folded[0]  # lower() can lengthen a few Latin letters; the first one is enough
+    return " " if (ch.isspace() or not ch.isalnum() and normalize("a" + ch + "a") == "a a") else _GAP
 
 
-def fold_map(text: str) -> tuple[str, list[int]]:
-    """The folded text and, per folded character, the index of its published character."""
-    out: list[str] = []
-    where: list[int] = []
-    for i, ch in enumerate(text):
-        for f in _fold_char(ch):
-            out.append(f)
-            where.append(i)
-    return "".join(out), where
+class _Table(dict):
+    """str.translate table filled on first sight of each character."""
+
+    def __missing__(self, code: int) -> str:
+        value = self[code] = _fold_char(chr(code))
+        return value
+
+
+_TABLE = _Table()
+
+
+def fold_aligned(text: str) -> str:
+    """``text`` folded for matching, one character for one (see the module docstring)."""
+    return text.translate(_TABLE)
+
+
+@lru_cache(maxsize=256)
+def _pattern(terms: tuple[str, ...]) -> re.Pattern | None:
+    alternatives = []
+    for t in sorted(terms, key=len, reverse=True):
+        prefix = t.endswith("*")
+        letters = t.rstrip("*")
+        if not letters:
+            continue
+        body = (_GAP + "*").join(re.escape(c) for c in letters)
+        tail = rf"[\w{_GAP}]*" if prefix else rf"{_GAP}*+(?!\w)"
+        alternatives.append(body + tail)
+    if not alternatives:
+        return None
+    return re.compile(rf"(?<![\w{_GAP}])(?:{'|'.join(alternatives)})")
 
 
 def match_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
-    """(start, end) in ``text`` of the words that start with a search term (the index
-    matches terms as word prefixes), merged and in order."""
-    if not terms or not text:
+    """(start, end) in ``text`` of the words a search's terms match, in order."""
+    pattern = _pattern(tuple(terms)) if terms and text else None
+    if pattern is None:
         return []
-    folded, where = fold_map(text)
-    spans: list[tuple[int, int]] = []
-    for word in _WORD.finditer(folded):
-        if any(term_matches(word.group(), t) for t in terms):
-            start = where[word.start()]
-            end = where[word.end() - 1] + 1
-            while end < len(text) and _fold_char(text[end]) == "":  # trailing marks
-                end += 1
-            spans.append((start, end))
-    spans.sort()
-    merged: list[tuple[int, int]] = []
-    for s, e in spans:
-        if merged and s <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
-        else:
-            merged.append((s, e))
-    return merged
+    return [m.span() for m in pattern.finditer(fold_aligned(text))]
 
 
 def segments(text: str, terms: list[str]) -> list[tuple[str, bool]]:
