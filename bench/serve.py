@@ -215,6 +215,9 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--requests", type=int, default=400, help="per kind of page")
     ap.add_argument("--only", choices=["sqlite", "postgresql"])
+    ap.add_argument("--pg-schema", metavar="NAME",
+                    help="keep the PostgreSQL stories in this schema (built once, reused; "
+                         "drop it yourself) instead of a throw-away one")
     args = ap.parse_args()
     print(f"defnews serve, {args.n} stories, {args.clients} clients, {args.requests} requests a kind")
     if args.only in (None, "sqlite"):
@@ -227,12 +230,38 @@ def main() -> None:
                 path.unlink(missing_ok=True)
                 raise
         measure("sqlite", url, args.n, args.clients, args.requests)
-    if args.only in (None, "postgresql"):
+    if args.only in (None, "postgresql") and args.pg_schema:
+        url = kept_schema(args.pg_schema, args.n)
+        measure("postgresql", url, args.n, args.clients, args.requests)
+    elif args.only in (None, "postgresql"):
         from tests.web.aggsite import pg_schema
 
         with pg_schema(PG_URL, f"bench_serve_{uuid.uuid4().hex[:8]}") as url:
             build(url, args.n)
             measure("postgresql", url, args.n, args.clients, args.requests)
+
+
+def kept_schema(name: str, n: int) -> str:
+    """A PostgreSQL schema holding ``n`` bench stories, built on first use."""
+    from sqlalchemy import create_engine
+
+    admin = create_engine(PG_URL)
+    with admin.begin() as con:
+        exists = con.execute(text("SELECT 1 FROM information_schema.schemata WHERE schema_name = :s"),
+                             {"s": name}).first()
+        if not exists:
+            con.execute(text(f'CREATE SCHEMA "{name}"'))
+    admin.dispose()
+    url = f"{PG_URL}?options=-csearch_path%3D{name}"
+    engine, _ = open_db(url)
+    with engine.connect() as con:
+        have = con.execute(text("SELECT count(*) FROM stories")).scalar()
+    engine.dispose()
+    if have != n:
+        if have:
+            raise SystemExit(f"schema {name} holds {have} stories, not {n}: drop it first")
+        build(url, n)
+    return url
 
 
 if __name__ == "__main__":

@@ -47,7 +47,8 @@ WINDOW_FROM = 2000
 WINDOW_START = 500
 _WHEN = literal_column(RIVER_TIME_SQL, type_=Story.published_at.type)
 _COLUMNS = ("id", "source", "url", "title", "published_at", "fetched_at", "author", "language",
-            "text", "duplicate_of")
+            "text", "duplicate_of", "updated_at")
+_DATES = ("published_at", "fetched_at", "updated_at")
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class StoryRow:
     language: str
     text: str
     duplicate_of: int | None
+    updated_at: datetime | None = None  # when a correction was last stored (storage/corrections.py)
     score: float | None = None
     copies: list["StoryRow"] = field(default_factory=list)
 
@@ -148,7 +150,7 @@ def _select(session: Session, *extra) -> Select:  # noqa: ANN002
     """The story columns; dates as text on SQLite (parsed per row by ``_date``)."""
     sqlite = session.get_bind().dialect.name == "sqlite"
     cols = [type_coerce(getattr(Story, c), String).label(c)
-            if sqlite and c in ("published_at", "fetched_at") else getattr(Story, c)
+            if sqlite and c in _DATES else getattr(Story, c)
             for c in _COLUMNS]
     return select(*cols, *extra)
 
@@ -164,6 +166,7 @@ def _rows(result: Iterable, with_score: bool = False) -> list[StoryRow]:
                 fetched_at=_date(m["fetched_at"]), author=str(m["author"] or ""),
                 language=str(m["language"] or ""), text=str(m["text"] or ""),
                 duplicate_of=int(m["duplicate_of"]) if m["duplicate_of"] is not None else None,
+                updated_at=_date(m["updated_at"]),
                 score=float(m["score"]) if with_score and m["score"] is not None else None))
         except Exception as exc:  # one bad row must not take the page down
             log.warning("story row skipped: %s", exc)

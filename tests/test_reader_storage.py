@@ -186,3 +186,44 @@ def test_time_ordered_search_windows_are_exact_sqlite(tmp_path, monkeypatch):
 
 def test_time_ordered_search_windows_are_exact_postgresql(pg_schema_url, monkeypatch):
     _check_time_windows_are_exact(pg_schema_url, monkeypatch)
+
+
+def _check_a_correction_reaches_search_and_pages(url: str) -> None:
+    """A re-checked story whose text changed (storage/corrections.py) is found by its new
+    words, no longer by its old ones, and the river and its page say it was updated."""
+    from dataclasses import replace as copy_with
+
+    from storage.corrections import apply_corrections
+    from tests.web.readerdata import records
+
+    ids = fill(url, bulk=2)
+    tanks = next(r for r in records(2) if r.url == "https://beta.example/tanks")
+    corrected = copy_with(tanks, title="الجيش المصري يتسلم مدرعات مطورة", page_hash="",
+                          text=tanks.text.replace("مصطفى حسن", "خالد سعيد") + "\n\nتصحيح: مدرعات لا دبابات.")
+    engine, factory = open_db(url)
+    try:
+        assert apply_corrections(factory, [(ids[tanks.url], corrected)]) == ["updated"]
+    finally:
+        engine.dispose()
+    assert _search(url, "مدرعات") == [tanks.url]
+    assert _search(url, "مصطفى") == []
+    engine, factory = open_reader(url)
+    cfg = Config(sources=[SourceConfig(name="beta", url="https://beta.example/")])
+    try:
+        with TestClient(create_app(factory, cfg)) as client:
+            river = client.get("/?source=beta").text
+            assert "عُدّل" in river and "مدرعات مطورة" in river
+            page = client.get(f"/story/{ids[tanks.url]}").text
+            assert "خالد سعيد" in page and "التعديل" in page
+            row = client.get("/?format=json&source=beta").json()["stories"][0]
+            assert row["updated_at"] and row["id"] == ids[tanks.url]
+    finally:
+        engine.dispose()
+
+
+def test_a_correction_reaches_search_and_pages_sqlite(tmp_path):
+    _check_a_correction_reaches_search_and_pages(f"sqlite:///{tmp_path / 'c.db'}")
+
+
+def test_a_correction_reaches_search_and_pages_postgresql(pg_schema_url):
+    _check_a_correction_reaches_search_and_pages(pg_schema_url)

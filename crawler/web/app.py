@@ -18,7 +18,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Sequence
 from urllib.parse import urlencode
-from xml.sax.saxutils import quoteattr
 
 from jinja2 import Environment, FileSystemLoader
 from starlette.applications import Starlette
@@ -31,11 +30,12 @@ from starlette.staticfiles import StaticFiles
 from crawler import __version__
 from crawler.report import RTL_LANGUAGES, build_feed
 from crawler.config import Config
+from crawler.opml import sources_opml
 from crawler.text.highlight import first_lines, segments, snippet
 from crawler.web.format import copies_label, relative_ar, utc_label
 from crawler.web.params import BadRequest, ListParams, parse_list_params, story_id
 from storage.db import utcnow
-from storage.export import iso, write_csv
+from storage.export import COLUMNS as EXPORT_COLUMNS, iso, write_csv
 from storage.health import source_health
 from storage.reader import (MAX_OFFSET, Page, SessionFactory, StoryRow, cluster, copies_of,
                             get_story,
@@ -76,28 +76,19 @@ class StoryView:
     when_utc: str
     when_ago: str
     dir: str
+    updated: str = ""  # "عُدّل منذ ساعة": the story was corrected after it was first stored
     copies: list["StoryView"] = field(default_factory=list)
     copies_label: str = ""
 
 
 def export_row(row: StoryRow) -> dict[str, Any]:
-    """The export's columns for one story (CONTRACT.md), as JSON and CSV write them."""
-    return {"id": row.id, "source": row.source, "url": row.url, "title": row.title,
-            "published_at": iso(row.published_at), "author": row.author,
-            "language": row.language, "text": row.text, "duplicate_of": row.duplicate_of,
-            "fetched_at": iso(row.fetched_at)}
-
-
-def sources_opml(sources: Sequence) -> str:  # noqa: ANN001
-    """The configured sources as OPML 2.0 (one outline per feed), for other readers."""
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<opml version="2.0">',
-             "<head><title>defnews sources</title></head>", "<body>"]
-    for s in sources:
-        for feed in s.feeds:
-            lines.append(f"<outline type=\"rss\" text={quoteattr(s.name)} title={quoteattr(s.name)} "
-                         f"xmlUrl={quoteattr(str(feed))} htmlUrl={quoteattr(str(s.url))}/>")
-    lines += ["</body>", "</opml>", ""]
-    return "\n".join(lines)
+    """The export's columns for one story (CONTRACT.md, storage/export.py), as JSON and
+    CSV write them: dates in ISO-8601 UTC, empty when unknown."""
+    out: dict[str, Any] = {}
+    for column in EXPORT_COLUMNS:
+        value = getattr(row, column)
+        out[column] = iso(value) if isinstance(value, datetime) or column.endswith("_at") else value
+    return out
 
 
 class Reader:
@@ -118,7 +109,9 @@ class Reader:
         lead = snippet(row.text, terms) if terms else first_lines(row.text)
         return StoryView(row=row, title=segments(row.title or row.url, terms),
                          lead=segments(lead, terms), when_iso=iso(when), when_utc=utc_label(when),
-                         when_ago=relative_ar(when, now), dir=direction(row.language))
+                         when_ago=relative_ar(when, now), dir=direction(row.language),
+                         updated=("عُدّل " + relative_ar(row.updated_at, now)).strip()
+                         if row.updated_at else "")
 
     def views(self, rows: Sequence[StoryRow], terms: list[str], now: datetime) -> list[StoryView]:
         out = []

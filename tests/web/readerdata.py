@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from crawler.items import Record
+from crawler.text.revisions import version_hash
 from storage.db import open_db
 from storage.stories import store_records
 
@@ -49,7 +50,8 @@ def records(bulk: int = 45, now: datetime = NOW) -> list[Record]:
     def rec(source, url, title, text, hours, lang="ar", author=""):  # noqa: ANN001, ANN202
         return Record(source=source, url=url, title=title, text=text, author=author,
                       published_at=now - timedelta(hours=hours), date_source="meta",
-                      language=lang, fetched_at=now - timedelta(hours=hours) + timedelta(minutes=5))
+                      language=lang, fetched_at=now - timedelta(hours=hours) + timedelta(minutes=5),
+                      page_hash=version_hash(title, text))
     out = [
         rec("alpha", "https://alpha.example/israel", "إسرائيل تختبر منظومة دفاع جوي جديدة",
             ISRAEL_TEXT, 3, author="مراسل ألفا"),
