@@ -134,8 +134,12 @@ def _check_ranking_is_bounded(url: str, monkeypatch) -> None:  # noqa: ANN001
             every = list_stories(session, Filters(q="الجيش"), sort="time", limit=200).stories
             assert len(every) > 8
             monkeypatch.setattr(reader, "RANK_AMONG", 5)
+            monkeypatch.setattr(reader, "PG_RANK_AMONG", 5)
+            monkeypatch.setattr(reader, "PG_RANK_WINDOW", 2)
             ranked = list_stories(session, Filters(q="الجيش"), sort="relevance", limit=200).stories
-            newest = sorted((r.id for r in every), reverse=True)[:5]
+            # the pool: at least 5 matches, the most recently stored ones, not all of them
+            newest = sorted((r.id for r in every), reverse=True)[:len(ranked)]
+            assert 5 <= len(ranked) < len(every)
             assert sorted(r.id for r in ranked) == sorted(newest)
             # time order is not bounded, and a narrow search still ranks all it finds
             assert len(list_stories(session, Filters(q="الجيش"), sort="time", limit=200).stories) == len(every)
