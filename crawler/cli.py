@@ -87,6 +87,14 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--out", required=True, help="file path, or - for stdout")
     f.add_argument("--source", action="append", default=[], metavar="NAME")
     f.add_argument("--limit", type=int, default=defaults.FEED_LIMIT)
+
+    w = sub.add_parser("serve", help="the web reader, in the foreground")
+    w.add_argument("--host", default=defaults.SERVE_HOST,
+                   help=f"address to listen on (default {defaults.SERVE_HOST})")
+    w.add_argument("--port", type=int, default=defaults.SERVE_PORT,
+                   help=f"port (default {defaults.SERVE_PORT})")
+    w.add_argument("--root-path", default="", metavar="PATH",
+                   help="URL prefix when a reverse proxy serves the reader under a path, e.g. /news")
     return p
 
 
@@ -389,6 +397,30 @@ def cmd_feed(args: argparse.Namespace, cfg: Config) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace, cfg: Config) -> int:
+    """Serve the reader until SIGINT/SIGTERM (uvicorn finishes the requests in flight)."""
+    from crawler.web.app import create_app  # heavy: Starlette, Jinja2, uvicorn
+    from crawler.web.serve import serve
+    from storage.reader import open_reader
+
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port: not a port number: {args.port}")
+    if args.root_path and (not args.root_path.startswith("/") or args.root_path.endswith("/")):
+        raise UsageError(f"--root-path: starts with / and does not end with one: {args.root_path!r}")
+    engine, factory = open_reader(cfg.database)
+    try:
+        if not args.quiet:
+            print(f"defnews: reading {engine.url.render_as_string(hide_password=True)} on "
+                  f"http://{args.host}:{args.port}{args.root_path}/ (Ctrl-C stops)", file=sys.stderr)
+        if not serve(create_app(factory, cfg), host=args.host, port=args.port,
+                     root_path=args.root_path, quiet=args.quiet):
+            print(f"defnews: cannot listen on {args.host}:{args.port}", file=sys.stderr)
+            return EXIT_FAILED
+    finally:
+        engine.dispose()
+    return EXIT_OK
+
+
 def cmd_schedule(args: argparse.Namespace, cfg: Config) -> int:
     from scheduler import run_scheduler  # heavy: APScheduler
 
@@ -423,6 +455,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_feed(args, cfg)
         if args.command == "schedule":
             return cmd_schedule(args, cfg)
+        if args.command == "serve":
+            return cmd_serve(args, cfg)
     except ConfigError as exc:
         print(f"defnews: invalid config: {exc}", file=sys.stderr)
         return EXIT_USAGE

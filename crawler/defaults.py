@@ -103,3 +103,17 @@ SHUTDOWN_BUDGET = 14.0
 
 # -- reading ---------------------------------------------------------------------------------
 FEED_LIMIT = 50  # entries of `defnews feed`
+
+# -- the web reader (`defnews serve`) --------------------------------------------------------
+SERVE_HOST = "127.0.0.1"  # loopback unless told otherwise: a reverse proxy faces the network
+SERVE_PORT = 8080
+#: Seconds the requests in flight get after SIGTERM/SIGINT before the reader exits.
+SERVE_GRACE = 10
+#: Stories per page of a list, and the most a `limit` parameter may ask for.
+PAGE_SIZE = 30
+MAX_PAGE_SIZE = 200
+#: Deepest offset of relevance-ranked search pages (time order pages by keyset, unbounded).
+MAX_OFFSET = 1000
+#: A search matching more stories than this ranks the most recently stored this many:
+#: scoring every match of a very common word would cost in proportion to the archive.
+RANK_AMONG = 5_000

@@ -95,6 +95,11 @@ class Story(Base):
     page_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Headline and text folded for search (storage/search.py ``search_columns``): the
+    # full-text indexes (SQLite FTS5, PostgreSQL tsvector + GIN, made by migration
+    # 0003_search) index these, so a query folded the same way finds every spelling.
+    search_title: Mapped[str] = mapped_column(Text, default="", server_default="")
+    search_body: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     __table_args__ = (
         # One original per exact text: the exact-level lookup and its race guard in one index.

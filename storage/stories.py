@@ -64,6 +64,7 @@ from storage.learned import record_lines
 from storage.rejections import (Rejected, forget_rejections, record_rejections, still_rejected_guids,
                                 still_rejected_urls)
 from storage.models import Story
+from storage.search import search_columns
 
 STORIES = Story.__table__
 CHUNK = 2000  # values per IN (...) / rows per INSERT: under SQLite's and PostgreSQL's limits
@@ -401,6 +402,7 @@ def _row(p: _Plan, run_id: int | None) -> dict:
         "run_id": run_id, "fingerprint": p.keys.fingerprint, "minhash": p.keys.signature,
         "duplicate_of": p.root if p.status == "duplicate" else None,
         "page_hash": r.page_hash, "etag": r.etag, "last_modified": r.last_modified,
+        **search_columns(r.title, r.text),
     }
 
 
