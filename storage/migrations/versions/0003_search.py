@@ -1,7 +1,7 @@
 """full-text search: folded search columns, SQLite FTS5 / PostgreSQL tsvector, river indexes
 
 Revision ID: 0003_search
-Revises: 0007_workers
+Revises: 0002_rejections
 Create Date: 2026-11-30 11:20:00
 
 Existing stories get their folded columns here (in batches, so a big database does not
@@ -16,7 +16,7 @@ from storage.search import (POSTGRESQL_DDL, RIVER_DDL_POSTGRESQL, RIVER_DDL_SQLI
                             search_columns)
 
 revision = '0003_search'
-down_revision = '0007_workers'
+down_revision = '0002_rejections'
 branch_labels = None
 depends_on = None
 
