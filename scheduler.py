@@ -51,6 +51,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.config import Config, ConfigError, SourceConfig, load_config, parse_every
+from crawler.zygote import Zygote
 
 log = logging.getLogger("defnews.scheduler")
 
@@ -121,6 +122,8 @@ class SourceRunner:
         self._lock = threading.Lock()
         self._active = 0
         self._idle = threading.Condition(self._lock)
+        self.zygote: Zygote | None = None
+        self._zygote_started = threading.Event()
 
     # The job body. Runs on an executor thread; never raises into APScheduler for a crawl
     # that went wrong (that is recorded in SQL), only for a bug here.
@@ -170,15 +173,12 @@ class SourceRunner:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH")) if p)
         started = datetime.now(timezone.utc)
         t0 = time.monotonic()
+        zygote = self._ready_zygote()  # outside the lock: it may still be importing
         with self._lock:
             if self.stopping.is_set():
                 return
             try:
-                # The child's summary table is left out (this process logs one line per run
-                # from the run record); its errors come through stderr.
-                proc = subprocess.Popen(self._command(src.name), env=env, stdin=subprocess.DEVNULL,
-                                        stdout=None if self.verbose else subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE, start_new_session=True)
+                proc = self._spawn(zygote, src.name, env)
             except OSError as exc:
                 log.error("source %s: cannot start the crawl process: %s", src.name, exc)
                 return
@@ -204,13 +204,15 @@ class SourceRunner:
             if killed_by_us:
                 error += " after the scheduler was asked to stop"
             lines = [ln.rstrip() for ln in tail if ln.strip()]
+            if getattr(proc, "lost", ""):
+                lines.append(proc.lost)
             if lines:  # the last line of a traceback names the exception: put it first
                 error += f": {lines[-1]}\n" + "\n".join(lines)
             # No-op when the crawl closed its run itself (e.g. every seed failed: exit 1).
             record_exit(self.factory, src.name, src.url, pid=proc.pid, started_at=started,
                         status=status, error=error)
         until = apply_backoff(self.factory, src.name, schedule_period(src.schedule))
-        self._report(src, proc.pid, started, elapsed)
+        self._report(src, proc.pid, started, elapsed, getattr(proc, "cpu", None))
         if until is not None and not self.stopping.is_set():
             from storage.runs import backoff_until
 
@@ -222,7 +224,59 @@ class SourceRunner:
         else:
             self._note_next_run(src.name)
 
-    def _report(self, src: SourceConfig, pid: int, started: datetime, elapsed: float) -> None:
+    # -- starting crawl processes -----------------------------------------------------------
+    def start_zygote(self) -> None:
+        """Start the warm zygote in the background (crawler/zygote.py); runs wait for it."""
+        if os.environ.get("DEFNEWS_ZYGOTE", "on") == "off":
+            return
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH")) if p)
+        zygote = Zygote(os.getcwd(), env)  # the crawls' working directory, as before
+        self.zygote = zygote
+
+        def start() -> None:
+            try:
+                zygote.start()
+            except OSError as exc:
+                log.error("%s; crawls start as plain processes", exc)
+                self.zygote = None
+            finally:
+                self._zygote_started.set()
+
+        threading.Thread(target=start, daemon=True, name="defnews-zygote-start").start()
+
+    def _ready_zygote(self) -> Zygote | None:
+        """The zygote once it has started (None: plain processes), or None when stopping."""
+        if self.zygote is None:
+            return None
+        while not self._zygote_started.wait(0.25):
+            if self.stopping.is_set():
+                return None
+        return self.zygote
+
+    def _spawn(self, zygote: Zygote | None, name: str, env: dict[str, str]) -> Any:
+        """A crawl process: forked by the zygote, or (without one) a fresh interpreter."""
+        if zygote is not None:
+            r, w = os.pipe()
+            out = 1 if self.verbose else os.open(os.devnull, os.O_WRONLY)
+            try:
+                return zygote.spawn(self._command(name)[3:], stdout=out, stderr=w,
+                                    stderr_file=os.fdopen(r, "rb"))
+            except OSError as exc:
+                os.close(r)
+                log.warning("source %s: %s; starting the crawl as a plain process", name, exc)
+            finally:
+                os.close(w)
+                if out != 1:
+                    os.close(out)
+        # The child's summary table is left out (this process logs one line per run
+        # from the run record); its errors come through stderr.
+        return subprocess.Popen(self._command(name), env=env, stdin=subprocess.DEVNULL,
+                                stdout=None if self.verbose else subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, start_new_session=True)
+
+    def _report(self, src: SourceConfig, pid: int, started: datetime, elapsed: float,
+                cpu: float | None = None) -> None:
         """One line per run, from the run record the crawl wrote."""
         from sqlalchemy import select
 
@@ -236,7 +290,8 @@ class SourceRunner:
             log.warning("source %s: skipped: another crawl of it is running (pid %d found it locked)",
                         src.name, pid)
             return
-        line = (f"source {src.name}: run {run.id} {run.status} in {elapsed:.1f}s: pages {run.pages}, "
+        took = f"{elapsed:.1f}s" if cpu is None else f"{elapsed:.1f}s (CPU {cpu:.2f}s)"
+        line = (f"source {src.name}: run {run.id} {run.status} in {took}: pages {run.pages}, "
                 f"new {run.new}, duplicates {run.duplicates}, rejected {run.rejected}, failed {run.failed}")
         if run.status in ("failed", "crashed"):
             first = (run.error or "").strip().splitlines()[:1]
@@ -486,6 +541,7 @@ def run_scheduler(cfg: Config, *, config_path: str, db_override: str | None = No
         job_defaults={"coalesce": True, "max_instances": 1},
     )
     runner.scheduler = scheduler
+    runner.start_zygote()
     rc = 0
     try:
         scheduler.start(paused=True)
@@ -514,6 +570,8 @@ def run_scheduler(cfg: Config, *, config_path: str, db_override: str | None = No
         except Exception as exc:
             log.warning("scheduler shutdown: %s", exc)
         runner.stop_children(SHUTDOWN_GRACE, deadline - 1.0)
+        if runner.zygote is not None:
+            runner.zygote.close(timeout=max(min(2.0, deadline - 1.0 - time.monotonic()), 0.1))
         if not runner.wait_idle(deadline - 0.5):
             log.error("some run bookkeeping did not finish in time")
         heartbeat.stop()
