@@ -65,7 +65,7 @@ def preload(names: Sequence[str] = PRELOAD) -> list[str]:
     import importlib
 
     failed = []
-    for name in names:
+    for name in [*names, *_scrapy_components()]:
         try:
             importlib.import_module(name)
         except Exception as exc:  # noqa: BLE001 - reported, the crawl will say more
@@ -79,6 +79,23 @@ def preload(names: Sequence[str] = PRELOAD) -> list[str]:
     except Exception as exc:  # noqa: BLE001
         failed.append(f"warm-up: {type(exc).__name__}: {exc}")
     return failed
+
+
+def _scrapy_components() -> list[str]:
+    """The modules of every component Scrapy's default settings name (middlewares,
+    extensions, download handlers, ...): a crawler loads them all by name at start."""
+    import re
+
+    from scrapy.settings import default_settings
+
+    dotted = re.compile(r"^[a-z_]\w*(\.[A-Za-z_]\w*)+$")
+    out: set[str] = set()
+    for key in dir(default_settings):
+        value = getattr(default_settings, key)
+        names = [*value.keys(), *value.values()] if isinstance(value, dict) else [value]
+        out.update(n.rsplit(".", 1)[0] for n in names
+                   if isinstance(n, str) and dotted.match(n) and n.startswith(("scrapy.", "twisted.")))
+    return sorted(out)
 
 
 def _child(sock: socket.socket, wake: tuple[int, int], argv: list[str], fds: list[int]) -> None:
