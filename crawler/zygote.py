@@ -17,8 +17,8 @@ What still holds, and why:
   zygote can be started it falls back to starting crawl processes the plain way.
 
 Protocol (one ``SOCK_SEQPACKET`` Unix socket pair, JSON messages):
-- scheduler -> zygote: ``{"tag": n, "argv": [...]}`` with two file descriptors attached
-  (the child's stdout and stderr);
+- scheduler -> zygote: ``{"tag": n, "entry": "crawler.cli:main", "argv": [...]}`` with two
+  file descriptors attached (the child's stdout and stderr);
 - zygote -> scheduler: ``{"tag": n, "pid": pid}`` once forked, then
   ``{"pid": pid, "rc": rc, "cpu": seconds}`` when the child ended (rc as subprocess gives
   it: negative for a signal), from ``os.wait4``: the child's CPU, its workers' included.
@@ -26,9 +26,11 @@ Protocol (one ``SOCK_SEQPACKET`` Unix socket pair, JSON messages):
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
+import re
 import select
 import signal
 import socket
@@ -43,12 +45,16 @@ from typing import IO, Any, Sequence
 log = logging.getLogger("defnews.zygote")
 
 #: What the zygote imports before it forks: everything a crawl loads.
-PRELOAD = ("crawler.cli", "crawler.runner", "crawler.pipelines", "crawler.process",
-           "crawler.feedstate", "crawler.progress", "crawler.summary", "crawler.distributed",
+PRELOAD = ("crawler.cli", "crawler.runner", "crawler.pipelines", "crawler.text.page",
+           "crawler.middlewares", "crawler.extensions", "crawler.report",
            "scheduler", "storage.runs", "storage.locks", "storage.migrate", "spiders.news",
            "scrapy.crawler", "scrapy.core.downloader.handlers.http11",
            "scrapy.extensions.corestats", "scrapy.downloadermiddlewares.robotstxt",
            "scrapy.downloadermiddlewares.offsite", "scrapy_redis.scheduler", "alembic.command")
+#: Run in the zygote after the imports, so the children inherit warm extraction caches.
+WARM_UP = "crawler.text.page:warm_up"
+#: What a child runs, with the argv it is given: the `defnews` command line.
+ENTRY = "crawler.cli:main"
 #: The largest message (an argv) we accept.
 MAX_MESSAGE = 1 << 16
 #: Seconds the zygote gets to say it is ready (imports take ~4 s on a busy machine).
@@ -61,9 +67,8 @@ def preload(names: Sequence[str] = PRELOAD) -> list[str]:
     """Import what a crawl needs and warm the extraction caches; return what failed.
 
     A module that cannot be imported is only reported: the child imports what it really
-    needs itself and fails there with the real error, recorded with its run."""
-    import importlib
-
+    needs itself and fails there with the real error, recorded with its run. Modules are
+    named, not imported here: the scheduler imports this module and stays small."""
     failed = []
     for name in [*names, *_scrapy_components()]:
         try:
@@ -73,21 +78,22 @@ def preload(names: Sequence[str] = PRELOAD) -> list[str]:
     if "twisted.internet.reactor" in sys.modules:  # a child could not install its own
         failed.append("twisted.internet.reactor was imported by a preloaded module")
     try:
-        from crawler.process import warm_up
-
-        warm_up()
+        _entry(WARM_UP)()
     except Exception as exc:  # noqa: BLE001
         failed.append(f"warm-up: {type(exc).__name__}: {exc}")
     return failed
 
 
+def _entry(name: str) -> Any:
+    """The function a "module:function" name points to."""
+    module, _, func = name.partition(":")
+    return getattr(importlib.import_module(module), func)
+
+
 def _scrapy_components() -> list[str]:
     """The modules of every component Scrapy's default settings name (middlewares,
     extensions, download handlers, ...): a crawler loads them all by name at start."""
-    import re
-
-    from scrapy.settings import default_settings
-
+    default_settings = importlib.import_module("scrapy.settings.default_settings")
     dotted = re.compile(r"^[a-z_]\w*(\.[A-Za-z_]\w*)+$")
     out: set[str] = set()
     for key in dir(default_settings):
@@ -98,8 +104,9 @@ def _scrapy_components() -> list[str]:
     return sorted(out)
 
 
-def _child(sock: socket.socket, wake: tuple[int, int], argv: list[str], fds: list[int]) -> None:
-    """In the forked child: become a fresh `defnews` process and run `argv`; never returns."""
+def _child(sock: socket.socket, wake: tuple[int, int], entry: str, argv: list[str], fds: list[int]) -> None:
+    """In the forked child: become a fresh `defnews` process, run ``entry(argv)``, exit with
+    what it returns; never returns."""
     rc = 1
     try:
         os.setsid()
@@ -118,9 +125,7 @@ def _child(sock: socket.socket, wake: tuple[int, int], argv: list[str], fds: lis
         for fd in {devnull, *fds} - {0, 1, 2}:
             os.close(fd)
         sys.argv = ["defnews", *argv]
-        from crawler.cli import main
-
-        rc = main(argv)
+        rc = _entry(entry)(argv)
     except SystemExit as exc:
         code = exc.code
         rc = code if isinstance(code, int) else (0 if code is None else 1)
@@ -184,7 +189,7 @@ def serve(fd: int) -> int:
                 sys.stderr.flush()
                 pid = os.fork()
                 if pid == 0:
-                    _child(sock, (wake_r, wake_w), list(msg["argv"]), fds)
+                    _child(sock, (wake_r, wake_w), msg["entry"], list(msg["argv"]), fds)
                 for fd_ in fds:
                     os.close(fd_)
                 children.add(pid)
@@ -296,7 +301,8 @@ class Zygote:
                 got: tuple[threading.Event, list[Child]] = (threading.Event(), [])
                 self._tags[tag] = got
             try:
-                socket.send_fds(self.sock, [json.dumps({"tag": tag, "argv": argv}).encode()], [stdout, stderr])
+                socket.send_fds(self.sock, [json.dumps({"tag": tag, "entry": ENTRY, "argv": argv}).encode()],
+                                [stdout, stderr])
             except OSError as exc:
                 raise ZygoteError(f"cannot reach the crawl zygote: {exc}") from None
             if not got[0].wait(30) or not got[1]:
