@@ -4,7 +4,7 @@
 
 Runs the real `defnews schedule` on a loopback web of N sites (127.0.0.1 ... 127.0.0.N),
 every source on `every Ns`. Each site serves an RSS feed that answers conditional GETs
-with 304 (tests/aggsite.py), robots.txt and, with ``--kind mixed`` (the default), a
+with 304 (tests/web/aggsite.py), robots.txt and, with ``--kind mixed`` (the default), a
 category listing of three pages and a sitemap. The first run of each source stores its
 stories; after two runs of every source nothing changes any more, and the measuring
 window opens: every run in it is an idle run.
@@ -38,9 +38,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.aggsite import start_sites  # noqa: E402
-from tests.fixtureweb import listing, urlset  # noqa: E402
-from tests.webserver import Resp  # noqa: E402
+from tests.web.aggsite import start_sites  # noqa: E402
+from tests.web.fixtureweb import listing, urlset  # noqa: E402
+from tests.web.server import Resp  # noqa: E402
 
 RUN_LINE = re.compile(r"source (\S+): run (\d+) (\w+) in ([\d.]+)s")
 CLK = os.sysconf("SC_CLK_TCK")

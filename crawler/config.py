@@ -123,6 +123,7 @@ class CrawlConfig(BaseModel):
     user_agent: str = f"defnews/{__version__} (+{PROJECT_URL})"
     redis_url: str | None = None
     retries: int = Field(defaults.RETRIES, ge=0, le=20)
+    retention_days: float = Field(defaults.RETENTION_DAYS, gt=0)
 
     @field_validator("redis_url")
     @classmethod

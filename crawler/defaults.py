@@ -21,6 +21,11 @@ TIMEOUT = 30.0  # seconds per request
 MAX_PAGE_BYTES = 5_000_000
 RETRIES = 2
 RETRY_HTTP_CODES = (500, 502, 503, 504, 522, 524, 408, 429)
+#: Seconds of clock difference allowed between a site's sitemap <lastmod> and ours.
+LASTMOD_SKEW = 3600.0
+#: Days run records are kept (each source's newest run is always kept): the database
+#: grows with stories, not with runs. A fraction of a day is allowed (benchmarks).
+RETENTION_DAYS = 90.0
 
 # -- sources (config.yaml `sources:`) -------------------------------------------------------
 SCHEDULE = "*/30 * * * *"

@@ -64,3 +64,6 @@ class RunCounts:
     empty: int = 0
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
+    run_id: int | None = None  # its run record
+    requests: int = 0  # HTTP requests sent, robots.txt included
+    cpu_s: float | None = None  # CPU seconds of the crawl process and its workers (runner)

@@ -77,7 +77,7 @@ class StorePipeline:
             workers = getattr(self.pool, "_max_workers", 1) if self.pool is not None else 1
             self.max_inflight = 2 * workers  # one running and one queued per worker
         self.counts.source = src.name
-        self.run_id = start_run(self.factory, src.name, src.url)
+        self.run_id = self.counts.run_id = start_run(self.factory, src.name, src.url)
 
     async def close_spider(self, spider: Spider | None = None) -> None:
         spider = spider or self.crawler.spider
@@ -99,6 +99,7 @@ class StorePipeline:
         else:
             c.status = "ok"
         c.failed += int(self.stats.get_value("defnews/seed_failed", 0))
+        c.requests = int(self.stats.get_value("downloader/request_count", 0))
         # The runner reads the counts back from the stats: the one object, not copies.
         self.stats.set_value("defnews/counts", c)
         self.stats.set_value("defnews/new", c.new)

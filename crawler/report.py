@@ -56,7 +56,7 @@ def print_summary(results: Sequence[RunCounts], out: IO[str]) -> None:
 
 # -- the sources' health --------------------------------------------------------------------
 
-HEALTH_COLUMNS = FIELDS + ("backoff_until",)
+HEALTH_COLUMNS = FIELDS + ("last_run_requests", "last_run_cpu_s", "backoff_until")
 
 
 def print_health(rows: list[dict], out: IO[str]) -> None:

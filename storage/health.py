@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.db import as_utc, utcnow
 from storage.holders import holder_is_dead
 from storage.locks import holders
-from storage.models import Source, Story
+from storage.models import CrawlRun, Source, Story
 
 FIELDS = ("name", "last_run", "status", "last_success", "stories", "failures_in_a_row", "next_run")
 
@@ -58,6 +58,15 @@ def scheduled_runs(session: Session) -> dict[str, datetime | None]:
     return out
 
 
+def last_run_costs(session: Session) -> dict[str, tuple[int | None, float | None]]:
+    """(requests, CPU seconds) of each source's newest finished run."""
+    newest = (select(func.max(CrawlRun.id)).where(CrawlRun.ended_at.is_not(None))
+              .group_by(CrawlRun.source).scalar_subquery())
+    rows = session.execute(select(CrawlRun.source, CrawlRun.requests, CrawlRun.cpu_s)
+                           .where(CrawlRun.id.in_(newest)))
+    return {source: (requests, cpu) for source, requests, cpu in rows}
+
+
 def source_health(factory: sessionmaker[Session], sources: Iterable[ConfiguredSource]) -> list[dict]:
     """One row per configured source, in config order (stored state joined to config)."""
     now = utcnow()
@@ -65,6 +74,7 @@ def source_health(factory: sessionmaker[Session], sources: Iterable[ConfiguredSo
         by_name = {s.name: s for s in session.scalars(select(Source))}
         counts = dict(session.execute(select(Story.source, func.count()).group_by(Story.source)).all())
         scheduled = scheduled_runs(session)
+        costs = last_run_costs(session)
     running = {name for name, lk in holders(factory).items()
                if lk.expires_at > now and not holder_is_dead(lk.holder)}
     rows = []
@@ -93,6 +103,9 @@ def source_health(factory: sessionmaker[Session], sources: Iterable[ConfiguredSo
             "next_run": _iso(next_run),
             "backoff_until": _iso(backoff),
             "last_error": s.last_error if s else None,
+            # What the last finished run cost: an operator sees what each source costs.
+            "last_run_requests": costs.get(sc.name, (None, None))[0],
+            "last_run_cpu_s": costs.get(sc.name, (None, None))[1],
         })
     return rows
 
