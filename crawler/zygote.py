@@ -104,12 +104,15 @@ def _scrapy_components() -> list[str]:
     return sorted(out)
 
 
-def _child(sock: socket.socket, wake: tuple[int, int], entry: str, argv: list[str], fds: list[int]) -> None:
+def _child(sock: socket.socket, wake: tuple[int, int], started: int, entry: str, argv: list[str],
+           fds: list[int]) -> None:
     """In the forked child: become a fresh `defnews` process, run ``entry(argv)``, exit with
-    what it returns; never returns."""
+    what it returns; never returns. Closing `started` tells the zygote the child leads its
+    own session (so the scheduler can signal its group as soon as it knows the pid)."""
     rc = 1
     try:
         os.setsid()
+        os.close(started)
         # What a fresh Python process has (SIGPIPE stays ignored, as Python sets it).
         signal.signal(signal.SIGINT, signal.default_int_handler)
         for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
@@ -141,6 +144,18 @@ def _child(sock: socket.socket, wake: tuple[int, int], entry: str, argv: list[st
             except Exception:  # noqa: BLE001
                 pass
         os._exit(rc if isinstance(rc, int) else 1)
+
+
+def _wait_closed(fd: int, timeout: float = 10.0) -> None:
+    """Wait until the other end of pipe `fd` is closed (the child did setsid, or died)."""
+    end = time.monotonic() + timeout
+    try:
+        while time.monotonic() < end:
+            ready, _, _ = select.select([fd], [], [], max(end - time.monotonic(), 0))
+            if ready and not os.read(fd, 1):
+                return
+    finally:
+        os.close(fd)
 
 
 def _send(sock: socket.socket, msg: dict[str, Any]) -> bool:
@@ -187,11 +202,15 @@ def serve(fd: int) -> int:
                 msg = json.loads(data)
                 sys.stdout.flush()
                 sys.stderr.flush()
+                started_r, started_w = os.pipe()
                 pid = os.fork()
                 if pid == 0:
-                    _child(sock, (wake_r, wake_w), msg["entry"], list(msg["argv"]), fds)
+                    os.close(started_r)
+                    _child(sock, (wake_r, wake_w), started_w, msg["entry"], list(msg["argv"]), fds)
+                os.close(started_w)
                 for fd_ in fds:
                     os.close(fd_)
+                _wait_closed(started_r)
                 children.add(pid)
                 _send(sock, {"tag": msg["tag"], "pid": pid})
         while children:
@@ -254,6 +273,7 @@ class Zygote:
         self._children: dict[int, Child] = {}
         self._next_tag = 0
         self._reader: threading.Thread | None = None
+        self._closing = False
 
     @property
     def alive(self) -> bool:
@@ -286,8 +306,10 @@ class Zygote:
         self._reader.start()
         log.info("crawl zygote started (pid %d)", self.proc.pid)
 
-    def spawn(self, argv: list[str], *, stdout: int, stderr: int, stderr_file: IO[bytes] | None) -> Child:
-        """Fork `defnews ARGV` from the zygote with the given stdout/stderr descriptors."""
+    def spawn(self, argv: list[str], *, stdout: int, stderr: int, stderr_file: IO[bytes] | None,
+              entry: str = ENTRY) -> Child:
+        """Fork `defnews ARGV` (or another ``module:function`` entry) from the zygote, with
+        the given stdout/stderr descriptors."""
         with self._lock:
             if not self.alive:
                 if self.proc is not None:
@@ -301,7 +323,7 @@ class Zygote:
                 got: tuple[threading.Event, list[Child]] = (threading.Event(), [])
                 self._tags[tag] = got
             try:
-                socket.send_fds(self.sock, [json.dumps({"tag": tag, "entry": ENTRY, "argv": argv}).encode()],
+                socket.send_fds(self.sock, [json.dumps({"tag": tag, "entry": entry, "argv": argv}).encode()],
                                 [stdout, stderr])
             except OSError as exc:
                 raise ZygoteError(f"cannot reach the crawl zygote: {exc}") from None
@@ -339,7 +361,7 @@ class Zygote:
             for event, _ in self._tags.values():
                 event.set()
             self._tags.clear()
-        if orphans:
+        if orphans and not self._closing:
             log.error("crawl zygote died with %d crawls running; they are stopped", len(orphans))
         for child in orphans:  # their exit status is lost with the zygote: stop them
             try:
@@ -364,6 +386,7 @@ class Zygote:
 
     def close(self, timeout: float = 2.0) -> None:
         """Stop the zygote: closing its socket makes it exit once its children are reaped."""
+        self._closing = True
         if self.sock is not None:
             try:
                 self.sock.shutdown(socket.SHUT_RDWR)
