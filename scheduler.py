@@ -219,7 +219,14 @@ class SourceRunner:
         while not self._zygote_started.wait(0.25):
             if self.stopping.is_set():
                 return None
-        return self.zygote
+        zygote = self.zygote
+        if zygote is not None and not zygote.alive and not self.stopping.is_set():
+            try:
+                zygote.ensure()  # it died: a new one, before the run lock is taken
+            except OSError as exc:
+                log.error("%s; this crawl starts as a plain process", exc)
+                return None
+        return zygote
 
     def _spawn(self, zygote: Zygote | None, name: str, env: dict[str, str]) -> Any:
         """A crawl process: forked by the zygote, or (without one) a fresh interpreter."""

@@ -311,11 +311,7 @@ class Zygote:
         """Fork `defnews ARGV` (or another ``module:function`` entry) from the zygote, with
         the given stdout/stderr descriptors."""
         with self._lock:
-            if not self.alive:
-                if self.proc is not None:
-                    log.warning("crawl zygote (pid %d) is gone; starting a new one", self.proc.pid)
-                    self._kill()
-                self.start()
+            self._ensure()
             assert self.sock is not None
             with self._state:
                 self._next_tag += 1
@@ -332,6 +328,19 @@ class Zygote:
             child = got[1][0]
             child.stderr = stderr_file
             return child
+
+    def ensure(self) -> None:
+        """Start a new zygote if the last one died (a spawn would, but slowly: call this
+        first where a lock is held around the spawn)."""
+        with self._lock:
+            self._ensure()
+
+    def _ensure(self) -> None:
+        if not self.alive:
+            if self.proc is not None:
+                log.warning("crawl zygote (pid %d) is gone; starting a new one", self.proc.pid)
+                self._kill()
+            self.start()
 
     def _read(self, sock: socket.socket) -> None:
         """Dispatch the zygote's messages; on its end, close every child still running."""
