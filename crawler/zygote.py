@@ -169,7 +169,11 @@ def _send(sock: socket.socket, msg: dict[str, Any]) -> bool:
 def serve(fd: int) -> int:
     """The zygote's main loop: fork a child per request, report each child's end."""
     sock = socket.socket(fileno=fd)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the scheduler decides when we stop
+    # The scheduler decides when we stop (it closes the socket): a SIGTERM sent to every
+    # process of the service (systemd's stop) must reach the crawls, which then stop
+    # cleanly, without killing the zygote, whose end would kill them at once.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
     failed = preload()
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
