@@ -79,6 +79,9 @@ def test_forked_crawls_are_isolated_from_each_other_and_from_the_zygote() -> Non
         os.killpg(child.pid, signal.SIGKILL)  # killed from outside (OOM killer, operator)
         assert _finish(child)[0] == -signal.SIGKILL
         assert z.alive, "a killed crawl does not take the zygote down"
+        os.kill(z.proc.pid, signal.SIGTERM)  # systemd's stop signals every process
+        time.sleep(0.5)
+        assert z.alive, "SIGTERM is for the crawls; the scheduler stops the zygote"
 
         # The zygote itself dies with a crawl running: the crawl is stopped and reported
         # lost, and the next spawn starts a new zygote.
