@@ -110,7 +110,7 @@ def main() -> int:
                                 stderr=errf, start_new_session=True)
         try:
             while True:
-                time.sleep(1.0)
+                time.sleep(0.5)
                 if proc.poll() is not None:
                     raise SystemExit("the scheduler died:\n" + err.read_text(encoding="utf-8")[-3000:])
                 text = err.read_text(encoding="utf-8")
@@ -118,7 +118,9 @@ def main() -> int:
                 s = proc_status(proc.pid)
                 z = zygote_pid(proc.pid)
                 zs = proc_status(z) if z else {}
-                samples.append({"t": time.monotonic() - t0, "runs": runs, "rss": s.get("VmRSS", 0),
+                inflight = len(children_of(z)) if z else len(children_of(proc.pid))
+                samples.append({"t": time.monotonic() - t0, "runs": runs, "inflight": inflight,
+                                "rss": s.get("VmRSS", 0),
                                 "fds": s.get("fds", 0), "threads": s.get("Threads", 0),
                                 "zygote_rss": zs.get("VmRSS", 0), "db": size(db),
                                 "wal": size(db.with_name(db.name + "-wal"))})
@@ -139,16 +141,26 @@ def main() -> int:
     crashes = len(re.findall(r"crashed|Traceback", text))
 
     # Figures move with the crawls in flight (each holds a pipe and a thread here), so
-    # compare windows, not single samples: the median over runs 50-100 against the median
-    # over the last 50 runs.
+    # compare windows of samples taken at rest (no crawl running), not single samples: the
+    # median over runs 50-100 against the median over the last 50 runs.
     end = samples[-1]
-    first = [s for s in samples if 50 <= s["runs"] <= 100] or samples[:1]
-    last = [s for s in samples if s["runs"] >= end["runs"] - 50] or samples[-1:]
+    rest = [s for s in samples if s["inflight"] == 0] or samples
+    first = [s for s in rest if 50 <= s["runs"] <= 100] or rest[:1]
+    last = [s for s in rest if s["runs"] >= end["runs"] - 50] or rest[-1:]
     half = next((s for s in samples if s["runs"] >= end["runs"] // 2), samples[0])
     print(f"{end['runs']} runs of {args.sources} sources (every {args.every}s, retention {args.retention_s:.0f}s) "
           f"in {end['t']:.0f}s; statuses {statuses} (the last ones cut by the final SIGTERM); "
           f"crash lines in the log: {crashes}")
-    print(f"{'median over':24}{'runs 50-100':>15}{'last 50 runs':>15}{'max':>12}{'ratio':>10}")
+    print("the series (at rest: median of the samples with no crawl running, per window of runs):")
+    print(f"{'runs':>10}{'samples':>9}{'rss KiB':>10}{'fds':>6}{'threads':>8}{'zygote KiB':>12}{'db B':>10}{'wal B':>10}")
+    step = max(end["runs"] // 10, 1)
+    for lo in range(0, end["runs"], step):
+        win = [s for s in rest if lo <= s["runs"] < lo + step]
+        if win:
+            med = {k: statistics.median(s[k] for s in win) for k in ("rss", "fds", "threads", "zygote_rss", "db", "wal")}
+            print(f"{f'{lo}-{lo + step}':>10}{len(win):>9}{med['rss']:>10.0f}{med['fds']:>6.0f}{med['threads']:>8.0f}"
+                  f"{med['zygote_rss']:>12.0f}{med['db']:>10.0f}{med['wal']:>10.0f}")
+    print(f"{'median at rest over':24}{'runs 50-100':>15}{'last 50 runs':>15}{'max':>12}{'ratio':>10}")
     ratios = {}
     for key, unit in (("rss", "KiB"), ("fds", ""), ("threads", ""), ("zygote_rss", "KiB"), ("db", "B"), ("wal", "B")):
         a, b = statistics.median(s[key] for s in first), statistics.median(s[key] for s in last)
