@@ -7,8 +7,10 @@ the listing and sitemap of bench/idle.py), every source on `every Ns` (short, so
 thousand runs take minutes, not months) and ``crawl.retention_days`` set to
 ``--retention-s`` seconds, so that retention is in force for most of the soak. Every
 second it samples the scheduler's RSS, open file descriptors and threads, the zygote's
-RSS, and the database files (main file, WAL). At the end it prints each figure's median over runs
-50-100 and over the last 50 runs, their ratio, and the database's growth per run over the
+RSS, and the database files (main file, WAL). At the end it prints the series per tenth of the
+runs and each figure's median over the first ten samples after 50 runs and over the
+last 50 runs, their ratio (samples taken with no crawl running: each running crawl holds
+a pipe and threads in the scheduler), and the database's growth per run over the
 second half of the soak (when retention keeps the run records at a constant count).
 
 Targets (issue 15): RSS and fds at the end within 10% of their value after 50 runs;
@@ -18,6 +20,7 @@ database growth 0 bytes per idle run after retention.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import signal
@@ -145,8 +148,10 @@ def main() -> int:
     # median over runs 50-100 against the median over the last 50 runs.
     end = samples[-1]
     rest = [s for s in samples if s["inflight"] == 0] or samples
-    first = [s for s in rest if 50 <= s["runs"] <= 100] or rest[:1]
-    last = [s for s in rest if s["runs"] >= end["runs"] - 50] or rest[-1:]
+    first = [s for s in rest if s["runs"] >= 50][:10]  # the first ten after 50 runs
+    last = [s for s in rest if s["runs"] >= end["runs"] - 50] or rest[-10:]
+    (tmp / "samples.json").write_text(json.dumps(samples), encoding="utf-8")
+    print(f"samples: {tmp / 'samples.json'}")
     half = next((s for s in samples if s["runs"] >= end["runs"] // 2), samples[0])
     print(f"{end['runs']} runs of {args.sources} sources (every {args.every}s, retention {args.retention_s:.0f}s) "
           f"in {end['t']:.0f}s; statuses {statuses} (the last ones cut by the final SIGTERM); "
@@ -160,7 +165,8 @@ def main() -> int:
             med = {k: statistics.median(s[k] for s in win) for k in ("rss", "fds", "threads", "zygote_rss", "db", "wal")}
             print(f"{f'{lo}-{lo + step}':>10}{len(win):>9}{med['rss']:>10.0f}{med['fds']:>6.0f}{med['threads']:>8.0f}"
                   f"{med['zygote_rss']:>12.0f}{med['db']:>10.0f}{med['wal']:>10.0f}")
-    print(f"{'median at rest over':24}{'runs 50-100':>15}{'last 50 runs':>15}{'max':>12}{'ratio':>10}")
+    span = f"runs {first[0]['runs']}-{first[-1]['runs']}"
+    print(f"{'median at rest over':24}{span:>15}{'last 50 runs':>15}{'max':>12}{'ratio':>10}")
     ratios = {}
     for key, unit in (("rss", "KiB"), ("fds", ""), ("threads", ""), ("zygote_rss", "KiB"), ("db", "B"), ("wal", "B")):
         a, b = statistics.median(s[key] for s in first), statistics.median(s[key] for s in last)
