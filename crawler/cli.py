@@ -18,6 +18,7 @@ from typing import Any, Sequence, TextIO
 from crawler import __version__, defaults
 from crawler.config import Config, ConfigError, SourceConfig, load_config, resolve_config_path, schedule_period
 from crawler.items import RunCounts
+from crawler.opml import OpmlError, parse_opml, plan_import, sources_opml, sources_yaml, write_sources
 from storage.db import DatabaseError, open_db
 from storage.export import iso, iter_rows, story_query, write_csv, write_jsonl
 from storage.health import source_health
@@ -62,7 +63,16 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--excel", action="store_true", help="CSV for spreadsheets: BOM, formulas neutralised")
 
     s = sub.add_parser("sources", help="configured sources and their health")
-    s.add_argument("--json", action="store_true")
+    out = s.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true")
+    out.add_argument("--opml", action="store_true", help="print the sources' feeds as OPML 2.0")
+    out.add_argument("--import-opml", metavar="FILE",
+                     help="add the feeds of an OPML file to the config file as sources")
+
+    w = sub.add_parser("workers", help="workers sharing the Redis frontier: who is alive, what each holds")
+    w.add_argument("--json", action="store_true")
+    w.add_argument("--no-reap", action="store_true",
+                   help="only look: do not hand dead workers' requests back to the queue")
 
     x = sub.add_parser("extract", help="extract, clean, date and score one page")
     x.add_argument("target", metavar="URL|FILE")
@@ -149,10 +159,14 @@ def cmd_crawl(args: argparse.Namespace, cfg: Config, log_level: str) -> int:
         claim.finish(factory, {s.name: schedule_period(s.schedule) for s in sources})  # backoff, unlock
         engine.dispose()
     failed_all = all(r.status == "failed" for r in results)
-    any_failed = any(r.status == "failed" or r.failed for r in results)
+    aborted = [r for r in results if r.aborted]
+    any_failed = any(r.status == "failed" or r.failed or r.aborted for r in results)
     if not args.quiet or any_failed:
         print_summary(results, sys.stdout)
-    return EXIT_FAILED if failed_all else EXIT_OK
+    for r in aborted:  # a worker that could not crawl a source says so, and exits 1
+        print(f"defnews: {r.errors[0] if r.errors else f'source {r.source}: the crawl did not complete'}",
+              file=sys.stderr)
+    return EXIT_FAILED if failed_all or aborted else EXIT_OK
 
 
 def _bookkeeping(factory: Any, cfg: Config, results: list[RunCounts]) -> None:
@@ -191,6 +205,12 @@ def cmd_export(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def cmd_sources(args: argparse.Namespace, cfg: Config) -> int:
+    if args.opml:
+        sys.stdout.reconfigure(encoding="utf-8")  # the document says it is UTF-8
+        sys.stdout.write(sources_opml(cfg.sources, created=datetime.now(timezone.utc)))
+        return EXIT_OK
+    if args.import_opml:
+        return cmd_import_opml(args, cfg)
     from crawler.report import print_health  # heavy: rich
 
     engine, factory = open_db(cfg.database)
@@ -202,6 +222,66 @@ def cmd_sources(args: argparse.Namespace, cfg: Config) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         print_health(rows, sys.stdout)
+    return EXIT_OK
+
+
+def cmd_workers(args: argparse.Namespace, cfg: Config) -> int:
+    """Live workers per source, what each holds, and dead workers' requests re-queued."""
+    from redis.exceptions import RedisError
+    from scrapy_redis.connection import get_redis
+
+    from crawler.frontier.status import as_json, inspect_source
+    from crawler.report import print_workers  # heavy: rich
+
+    if not cfg.crawl.redis_url:
+        raise UsageError(f"{args.config_path}: crawl.redis_url: not set, so there are no shared workers")
+    try:
+        server = get_redis(url=cfg.crawl.redis_url)
+        rows = [inspect_source(server, cfg.crawl.redis_prefix, s.name, reap=not args.no_reap)
+                for s in cfg.sources]
+    except RedisError as exc:
+        print(f"defnews: crawl.redis_url {cfg.crawl.redis_url}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(as_json(rows))
+    else:
+        print_workers(rows, sys.stdout)
+    return EXIT_OK
+
+
+def cmd_import_opml(args: argparse.Namespace, cfg: Config) -> int:
+    """Add an OPML file's new feeds to config.yaml (see crawler/opml.py for why it writes
+    the file); nothing is written when any outline is invalid (exit 2)."""
+    path = Path(args.import_opml)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        plan = plan_import(parse_opml(data, str(path)), cfg, str(path))
+    except OpmlError as exc:
+        raise UsageError(f"--import-opml: {exc}") from None
+    if not args.quiet:
+        for line in plan.skipped:
+            print(f"skipped {line}", file=sys.stderr)
+    if not plan.added:
+        if not args.quiet:
+            print(f"{path}: no new feeds; {args.config_path} unchanged", file=sys.stderr)
+        return EXIT_OK
+    config_path = Path(args.config_path)
+    try:
+        write_sources(config_path, plan.added, str(path))
+    except (OSError, OpmlError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(f"defnews: {config_path}: not written ({reason}); add these under `sources:`:",
+              file=sys.stderr)
+        sys.stdout.write(sources_yaml(plan.added, str(path)))
+        return EXIT_FAILED
+    if not args.quiet:
+        for src in plan.added:
+            print(f"added source {src.entry['name']}: {src.entry['feeds'][0]}")
+        print(f"{len(plan.added)} sources added to {config_path} (defaults apply: schedule, "
+              "timezone UTC, relevance_filter false; edit them there)", file=sys.stderr)
     return EXIT_OK
 
 
@@ -311,6 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_export(args, cfg)
         if args.command == "sources":
             return cmd_sources(args, cfg)
+        if args.command == "workers":
+            return cmd_workers(args, cfg)
         if args.command == "extract":
             return cmd_extract(args, cfg)
         if args.command == "feed":

@@ -122,6 +122,8 @@ class CrawlConfig(BaseModel):
     max_page_bytes: int = Field(defaults.MAX_PAGE_BYTES, gt=0)
     user_agent: str = f"defnews/{__version__} (+{PROJECT_URL})"
     redis_url: str | None = None
+    # Start of every Redis key of this deployment (several can share one Redis database).
+    redis_prefix: str = Field(defaults.REDIS_PREFIX, pattern=r"^[A-Za-z0-9_.:-]*$", max_length=100)
     retries: int = Field(defaults.RETRIES, ge=0, le=20)
     retention_days: float = Field(defaults.RETENTION_DAYS, gt=0)
 
@@ -147,6 +149,8 @@ class SourceConfig(BaseModel):
     timezone: str = defaults.TIMEZONE
     relevance_filter: bool = False
     boilerplate: list[str] = []
+    # Stories first seen in the last N hours are re-checked for corrections; 0: never.
+    recheck_hours: float = Field(defaults.RECHECK_HOURS, ge=0, le=24 * 31)
 
     @field_validator("url")
     @classmethod

@@ -31,6 +31,28 @@ RETENTION_DAYS = 90.0
 SCHEDULE = "*/30 * * * *"
 TIMEZONE = "UTC"
 
+# -- OPML import (crawler/opml.py) ---------------------------------------------------------
+#: An OPML file larger than this is not a subscription list (10 MB holds ~50k feeds).
+OPML_MAX_BYTES = 10_000_000
+#: More feeds than this in one import is a mistake or an attack, not a reading list.
+OPML_MAX_FEEDS = 5000
+#: Folders nest one or two deep in real files; deeper is a malformed or hostile one.
+OPML_MAX_DEPTH = 32
+#: Longest source name made from an imported feed's host or title.
+SOURCE_NAME_MAX = 40
+
+# -- corrections (storage/corrections.py, crawler/text/revisions.py) ------------------------
+#: Stories first seen in the last this many hours are re-checked (config.yaml per source:
+#: `recheck_hours`; 0 disables).
+RECHECK_HOURS = 48.0
+#: A story is re-checked at ages RECHECK_MIN_GAP, 2x, 4x, ... seconds: 9 times in 48 hours.
+RECHECK_MIN_GAP = 600.0
+#: At most this many re-checks per source and crawl (the newest stories first).
+RECHECK_LIMIT = 1000
+#: A re-fetched page keeping less than this share of the stored text's words is taken for
+#: a broken page, not a correction: the stored version stays.
+RECHECK_MIN_TEXT_RATIO = 0.5
+
 # -- the store pipeline --------------------------------------------------------------------
 #: Pages stored per database transaction: large enough to amortise the commit, small
 #: enough that a killed crawl loses little (it is refetched on the next run anyway).
@@ -40,11 +62,26 @@ POOL_BATCH = 16
 #: Pool tasks queued or running at once; 0 means two per worker (one running, one queued).
 POOL_INFLIGHT = 0
 
-# -- Redis frontier (crawl.redis_url) -------------------------------------------------------
-#: Seconds the shared seen-set lives after a run, so a page that failed is retried later.
-REDIS_SEEN_TTL = 6 * 3600
-#: Seconds a worker waits on an empty shared queue before it closes.
-REDIS_MAX_IDLE = 10
+# -- Redis frontier (crawl.redis_url; crawler/frontier) -------------------------------------
+#: Start of every Redis key (config crawl.redis_prefix): "" keeps scrapy-redis' names,
+#: `<source>:...`.
+REDIS_PREFIX = ""
+#: A worker is dead when it has not renewed its liveness key for this long (seconds). Its
+#: leases then go back to the queue. A thread renews it every TTL/8, so a busy reactor
+#: cannot make a live worker look dead; a SIGKILLed one is noticed within TTL.
+WORKER_TTL = 8.0
+#: How often (seconds) each worker reaps dead workers' leases and wakes its engine when
+#: work appears in the shared queue (Scrapy itself polls every 5 s when idle).
+FRONTIER_POLL = 0.5
+#: A run's keys (its seen-set, seed claim, robots.txt bodies) outlive its last worker by
+#: this long (seconds), for `defnews workers`; the next run starts without them anyway.
+RUN_TTL = 6 * 3600
+#: How long (seconds) Redis may stay unreachable before a worker gives the crawl up.
+REDIS_OUTAGE = 30.0
+#: How long (seconds) a joining worker waits for the run's creator to record it in SQL (the
+#: creator may be waiting for another worker's schema migration); after it, the joiner
+#: records the run itself, as it must when the creator died.
+RUN_RECORD_WAIT = 60.0
 
 # -- unattended runs ------------------------------------------------------------------------
 #: Seconds a source lock lives without renewal; the holder renews it every TTL/4.

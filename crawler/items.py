@@ -27,6 +27,11 @@ class Page:
     encoding: str | None
     fetched_at: datetime
     feed: FeedMeta | None = None
+    etag: str | None = None  # the response's validators, kept for conditional re-checks
+    last_modified: str | None = None
+    recheck_of: int | None = None  # a stored story's id when this page is its re-check
+    # The shared frontier's claim on the request (crawler/frontier): dropped once stored.
+    lease: bytes | None = None
 
 
 @dataclass
@@ -43,6 +48,9 @@ class Record:
     language: str
     fetched_at: datetime
     relevance: float | None = None
+    page_hash: str = ""  # crawler.text.revisions.version_hash of the page's own headline and text
+    etag: str | None = None  # the page's validators, stored for conditional re-checks
+    last_modified: str | None = None
     guid: str = ""
     site_name: str = ""
     extra: dict = field(default_factory=dict)
@@ -63,7 +71,12 @@ class RunCounts:
     failed: int = 0
     empty: int = 0
     skipped: int = 0
+    updated: int = 0  # stored stories re-checked and found corrected (updated in place)
+    recheck_kept: int = 0  # re-checked pages that gave no or much less text: not used
     errors: list[str] = field(default_factory=list)
     run_id: int | None = None  # its run record
     requests: int = 0  # HTTP requests sent, robots.txt included
     cpu_s: float | None = None  # CPU seconds of the crawl process and its workers (runner)
+    # The crawl could not run to its end: it could not start (database, Redis) or lost its
+    # shared frontier. `defnews crawl` then exits 1.
+    aborted: bool = False

@@ -24,8 +24,11 @@ from scrapy import Spider
 from scrapy.exceptions import DropItem
 
 from crawler import defaults
-from crawler.items import Page, RunCounts
+from crawler.frontier import frontier_of, signals as frontier_signals
+from crawler.frontier.run import combined_status
+from crawler.items import Page, Record, RunCounts
 from crawler.text.page import Processed, SourceRules, process_batch
+from storage.corrections import apply_corrections
 from storage.db import open_db
 from storage.learned import learned_rules
 from storage.runs import finish_run, start_run
@@ -50,13 +53,17 @@ class StorePipeline:
         self._to_store: list[tuple[Page, Processed]] = []  # extracted, waiting for the writer
         self._writer: asyncio.Future | None = None
         self._closing = False
+        self._flushing = False  # store partial batches now (the frontier has nothing to hand out)
+        self.frontier: Any = None  # the shared Redis frontier, when there is one
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "StorePipeline":
         s = crawler.settings
-        return cls(s.get("DEFNEWS_DATABASE"), s.getint("DEFNEWS_STORE_BATCH", defaults.STORE_BATCH),
-                   crawler.stats, crawler, pool_batch=s.getint("DEFNEWS_POOL_BATCH", defaults.POOL_BATCH),
-                   max_inflight=s.getint("DEFNEWS_POOL_INFLIGHT", defaults.POOL_INFLIGHT))
+        pipeline = cls(s.get("DEFNEWS_DATABASE"), s.getint("DEFNEWS_STORE_BATCH", defaults.STORE_BATCH),
+                       crawler.stats, crawler, pool_batch=s.getint("DEFNEWS_POOL_BATCH", defaults.POOL_BATCH),
+                       max_inflight=s.getint("DEFNEWS_POOL_INFLIGHT", defaults.POOL_INFLIGHT))
+        crawler.signals.connect(pipeline.flush, signal=frontier_signals.starved)
+        return pipeline
 
     # -- lifecycle ----------------------------------------------------------------------
     # `spider` is optional: Scrapy >= 2.14 no longer passes it (the crawler knows it).
@@ -77,7 +84,12 @@ class StorePipeline:
             workers = getattr(self.pool, "_max_workers", 1) if self.pool is not None else 1
             self.max_inflight = 2 * workers  # one running and one queued per worker
         self.counts.source = src.name
-        self.run_id = self.counts.run_id = start_run(self.factory, src.name, src.url)
+        self.frontier = frontier_of(self.crawler) if self.crawler is not None else None
+        if self.frontier is not None:  # one record for the run, whichever worker creates it
+            self.run_id = self.frontier.record_id(lambda: start_run(self.factory, src.name, src.url))
+        else:
+            self.run_id = start_run(self.factory, src.name, src.url)
+        self.counts.run_id = self.run_id
 
     async def close_spider(self, spider: Spider | None = None) -> None:
         spider = spider or self.crawler.spider
@@ -100,11 +112,22 @@ class StorePipeline:
             c.status = "ok"
         c.failed += int(self.stats.get_value("defnews/seed_failed", 0))
         c.requests = int(self.stats.get_value("downloader/request_count", 0))
+        status, last, workers = c.status, True, None
+        if self.frontier is not None:  # leave the shared run; the last worker closes it
+            left = self.frontier.leave(c.status, {"pages": c.pages, "new": c.new})
+            last, workers = left.last, left.workers
+            if left.last:
+                status = combined_status(list(left.statuses.values()))
+            if self.frontier.lost:  # Redis lost the run: what was queued is gone
+                c.errors.append(f"source {self.rules.name}: {self.frontier.lost}; this worker stopped")
+                c.status = status = "interrupted"
+                c.aborted = True
         # The runner reads the counts back from the stats: the one object, not copies.
         self.stats.set_value("defnews/counts", c)
         self.stats.set_value("defnews/new", c.new)
         if self.run_id is not None:
-            await asyncio.to_thread(finish_run, self.factory, self.run_id, c.status, c)
+            await asyncio.to_thread(finish_run, self.factory, self.run_id, status, c, last=last,
+                                    workers=workers)
         self.engine.dispose()
 
     # -- items --------------------------------------------------------------------------
@@ -112,6 +135,7 @@ class StorePipeline:
         if not isinstance(item, Page):
             raise DropItem(f"not a Page: {type(item).__name__}")
         self.counts.pages += 1
+        self._flushing = False
         self.pending.append(item)
         if len(self.pending) >= self.pool_batch:
             self._submit()
@@ -150,7 +174,17 @@ class StorePipeline:
         for page in batch:
             page.body = b""  # the bytes are done with: only the record is kept
         self._to_store.extend(zip(batch, results))
-        if len(self._to_store) >= self.batch_size:
+        if len(self._to_store) >= self.batch_size or self._flushing:
+            self._start_writer()
+
+    def flush(self) -> None:
+        """The shared frontier has nothing to hand out: extract and store what is held now,
+        since the leases of these pages keep other workers waiting until they are stored."""
+        if self._closing or not (self.pending or self._to_store):
+            return
+        self._flushing = True
+        self._submit()
+        if self._to_store:
             self._start_writer()
 
     def _start_writer(self) -> None:
@@ -160,13 +194,16 @@ class StorePipeline:
     async def _write(self) -> None:
         """The one writer: stores full batches (and at the end what is left), in order."""
         try:
-            while self._to_store and (self._closing or len(self._to_store) >= self.batch_size):
+            while self._to_store and (self._closing or self._flushing or len(self._to_store) >= self.batch_size):
                 chunk = self._to_store[:self.batch_size]
                 del self._to_store[:self.batch_size]
                 started = time.perf_counter()
                 try:
                     await asyncio.to_thread(self._store, [p for p, _ in chunk], [r for _, r in chunk])
-                except Exception as exc:  # reported; the next batch is tried
+                    if self.frontier is not None:  # stored: these requests are finished
+                        self.frontier.ack([p.lease for p, _ in chunk if p.lease])
+                except Exception as exc:  # reported; the next batch is tried (and, with a
+                    # shared frontier, these pages' requests go back to the queue)
                     self.counts.failed += len(chunk)
                     msg = (f"source {self.rules.name}: storing a batch of {len(chunk)} pages failed: "
                            f"{type(exc).__name__}: {exc}")
@@ -193,7 +230,18 @@ class StorePipeline:
         their dedup bands, the rejected feed entries and the learned-boilerplate counts."""
         records = []
         rejected: list[tuple[str, str, str, int | None]] = []
+        corrections: list[tuple[int, Record]] = []
         for page, res in zip(batch, results):
+            if page.recheck_of is not None:
+                # A stored story fetched again: compared and updated in place, never stored
+                # anew; the relevance filter decided when it was first stored.
+                if res.record is not None and res.status in ("ok", "rejected"):
+                    corrections.append((page.recheck_of, res.record))
+                else:
+                    self.counts.recheck_kept += 1
+                    log.info("source %s: re-check of %s found no article text (%s): stored version kept",
+                             page.source, page.final_url, res.error or res.status)
+                continue
             if res.status == "ok" and res.record is not None:
                 records.append(res.record)
             elif res.status == "rejected":
@@ -216,3 +264,19 @@ class StorePipeline:
             else:
                 self.counts.exists += 1
         self.stats.set_value("defnews/new", self.counts.new)
+        if corrections:
+            self._correct(corrections)
+
+    def _correct(self, corrections: list[tuple[int, Record]]) -> None:
+        """Re-checked stories: updated in place when their publisher changed them
+        (storage/corrections.py), never replaced by a much shorter version."""
+        for (story_id, record), outcome in zip(corrections, apply_corrections(self.factory, corrections)):
+            if outcome == "updated":
+                self.counts.updated += 1
+                log.info("source %s: story %d updated: its page %s changed", self.rules.name,
+                         story_id, record.url)
+            elif outcome == "kept":
+                self.counts.recheck_kept += 1
+                log.warning("source %s: re-check of story %d (%s) gave much less text: stored "
+                            "version kept", self.rules.name, story_id, record.url)
+        self.stats.set_value("defnews/updated", self.counts.updated)

@@ -75,6 +75,8 @@ def source_health(factory: sessionmaker[Session], sources: Iterable[ConfiguredSo
         counts = dict(session.execute(select(Story.source, func.count()).group_by(Story.source)).all())
         scheduled = scheduled_runs(session)
         costs = last_run_costs(session)
+        last_ids = select(func.max(CrawlRun.id)).group_by(CrawlRun.source)
+        last_runs = {r.source: r for r in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(last_ids)))}
     running = {name for name, lk in holders(factory).items()
                if lk.expires_at > now and not holder_is_dead(lk.holder)}
     rows = []
@@ -103,6 +105,10 @@ def source_health(factory: sessionmaker[Session], sources: Iterable[ConfiguredSo
             "next_run": _iso(next_run),
             "backoff_until": _iso(backoff),
             "last_error": s.last_error if s else None,
+            # The latest run, whose counts are every worker's when several shared it.
+            "last_run_fetched": last_runs[sc.name].pages if sc.name in last_runs else None,
+            "last_run_new": last_runs[sc.name].new if sc.name in last_runs else None,
+            "last_run_workers": (last_runs[sc.name].workers or 1) if sc.name in last_runs else None,
             # What the last finished run cost: an operator sees what each source costs.
             "last_run_requests": costs.get(sc.name, (None, None))[0],
             "last_run_cpu_s": costs.get(sc.name, (None, None))[1],

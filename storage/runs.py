@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.defaults import BACKOFF_CAP
 from crawler.items import RunCounts
-from storage.db import as_utc, utcnow
+from storage.db import as_utc, dialect_insert, utcnow
 from storage.holders import pid_alive
 from storage.models import CrawlRun, Source
 
@@ -32,12 +32,14 @@ FAILURE_STATUSES = ("failed", "crashed")
 
 
 def ensure_source(session: Session, name: str, url: str) -> Source:
-    src = session.scalar(select(Source).where(Source.name == name))
-    if src is None:
-        src = Source(name=name, url=url, created_at=utcnow(), consecutive_failures=0)
-        session.add(src)
-        session.flush()
-    elif src.url != url:
+    """The source's row, created if missing. INSERT ... ON CONFLICT DO NOTHING: workers
+    starting together on a new database all get the row, none a unique violation."""
+    insert = dialect_insert(session)
+    session.execute(insert(Source).values(name=name, url=url, created_at=utcnow(),
+                                          consecutive_failures=0)
+                    .on_conflict_do_nothing(index_elements=[Source.name]))
+    src = session.scalars(select(Source).where(Source.name == name)).one()
+    if src.url != url:
         src.url = url
     return src
 
@@ -53,22 +55,32 @@ def start_run(factory: sessionmaker[Session], source: str, url: str) -> int:
         return run.id
 
 
-def finish_run(factory: sessionmaker[Session], run_id: int, status: str, counts: RunCounts) -> None:
-    """Close the run record and update the source's health in one transaction."""
+def finish_run(factory: sessionmaker[Session], run_id: int, status: str, counts: RunCounts, *,
+               last: bool = True, workers: int | None = None) -> None:
+    """Add a worker's counts to the run record; the last (or only) worker of the run also
+    closes it and updates the source's health, in the same transaction.
+
+    Counts are added in SQL (``pages = pages + n``), so workers sharing one run (Redis
+    frontier) can finish at the same moment without losing each other's numbers."""
     now = utcnow()
     with factory.begin() as session:
-        run = session.get(CrawlRun, run_id)
-        if run is None:
+        done = session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(
+            pages=CrawlRun.pages + counts.pages, new=CrawlRun.new + counts.new,
+            duplicates=CrawlRun.duplicates + counts.duplicates,
+            rejected=CrawlRun.rejected + counts.rejected, failed=CrawlRun.failed + counts.failed,
+            requests=func.coalesce(CrawlRun.requests, 0) + counts.requests))
+        if done.rowcount == 0:
+            return
+        run = session.get(CrawlRun, run_id, populate_existing=True)
+        if counts.errors:
+            error = "\n".join(([run.error] if run.error else []) + counts.errors)
+            run.error = error[:10000]
+        if workers is not None:
+            run.workers = workers
+        if not last:
             return
         run.ended_at = now
         run.status = status
-        run.pages = counts.pages
-        run.new = counts.new
-        run.duplicates = counts.duplicates
-        run.rejected = counts.rejected
-        run.failed = counts.failed
-        run.requests = counts.requests
-        run.error = "\n".join(counts.errors)[:10000] or None
         src = session.scalar(select(Source).where(Source.name == run.source))
         if src is not None:
             src.last_run_at = now
@@ -105,12 +117,14 @@ def last_complete_run_start(factory: sessionmaker[Session], source: str) -> date
 
 
 def record_cpu(factory: sessionmaker[Session], cpu_by_run: dict[int, float]) -> None:
-    """Store the CPU seconds each run cost (known only once its crawl process is done)."""
+    """Add the CPU seconds a crawl process spent on each run (known only once the process
+    is done); added, like the counts, because workers sharing a run each add theirs."""
     if not cpu_by_run:
         return
     with factory.begin() as session:
         for run_id, cpu in cpu_by_run.items():
-            session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(cpu_s=round(cpu, 3)))
+            session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(
+                cpu_s=func.coalesce(CrawlRun.cpu_s, 0) + round(cpu, 3)))
 
 
 def prune_runs(factory: sessionmaker[Session], sources: Iterable[str], before: datetime) -> int:

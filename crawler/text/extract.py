@@ -15,6 +15,7 @@ import trafilatura
 from lxml import html as lxml_html
 
 from crawler.items import FeedMeta, Record
+from crawler.text.revisions import version_hash
 from crawler.urls import choose_canonical
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:]+)""", re.I)
@@ -312,6 +313,9 @@ def extract_record(
     raw_text = restore_subheadings(prepared, meta.get("text") or "")
     site_name = site_name_of(tree, meta.get("sitename") or "")
     title = choose_title(tree, feed.title if feed else "", meta.get("title") or "", site_name)
+    # The page's own headline, which a re-check (no feed entry) sees: what page_hash keeps.
+    page_title = (choose_title(tree, "", meta.get("title") or "", site_name)
+                  if feed is not None and feed.title.strip() else title)
     text = clean_text(
         raw_text,
         title=title,
@@ -341,4 +345,5 @@ def extract_record(
         relevance=score(title, text),
         guid=feed.guid if feed else "",
         site_name=site_name,
+        page_hash=version_hash(page_title.strip(), text),
     )

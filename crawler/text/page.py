@@ -46,6 +46,7 @@ def process_page(page: Page, rules: SourceRules) -> Processed:
         return Processed("error", error=f"{type(exc).__name__}: {exc}")
     if record is None:
         return Processed("empty")
+    record.etag, record.last_modified = page.etag, page.last_modified
     if rules.relevance_filter:
         relevance = record.relevance if record.relevance is not None else score(record.title, record.text)
         if relevance < THRESHOLD:

@@ -1,7 +1,7 @@
 """crawl_runs: requests and CPU of each run; index for retention
 
 Revision ID: 0005_idle
-Revises: 0001
+Revises: 0007_workers
 Create Date: 2026-11-30 11:30:00
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0005_idle'
-down_revision = '0001'
+down_revision = '0007_workers'
 branch_labels = None
 depends_on = None
 
