@@ -200,7 +200,7 @@ def test_idle_runs_are_polite_and_say_what_they_cost(tmp_path: Path) -> None:
     db = tmp_path / "defnews.db"
     cfg = tmp_path / "config.yaml"
     cfg.write_text(f"""database: sqlite:///{db}
-crawl: {{obey_robots: false, download_delay: 0, timeout: 5, retries: 1, retention_days: 0.0001}}
+crawl: {{obey_robots: false, download_delay: 0, timeout: 5, retries: 1, retention_days: 0.000001}}
 sources:
   - name: one
     url: {site.base}/
