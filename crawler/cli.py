@@ -11,18 +11,20 @@ import logging
 import os
 import sys
 import warnings
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Sequence, TextIO
+from typing import Any, Sequence, TextIO
 
 from crawler import __version__, defaults
 from crawler.config import Config, ConfigError, SourceConfig, load_config, resolve_config_path, schedule_period
+from crawler.items import RunCounts
 from crawler.opml import OpmlError, parse_opml, plan_import, sources_opml, sources_yaml, write_sources
 from storage.db import DatabaseError, open_db
 from storage.export import iso, iter_rows, story_query, write_csv, write_jsonl
 from storage.rejections import EXPORT_COLUMNS as REJECTION_COLUMNS, iter_rejections, rejection_query
 from storage.health import source_health
 from storage.locks import Heartbeat, claim_sources
+from storage.runs import prune_runs, record_cpu
 from storage.stories import newest_originals
 
 # Heavy modules (Scrapy, Twisted, trafilatura, APScheduler) are imported by the commands
@@ -47,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("crawl", help="one-off crawl of all (or the named) sources")
     c.add_argument("--source", action="append", default=[], metavar="NAME")
+    c.add_argument("--full", action="store_true",
+                   help="walk every listing page and sitemap entry, even those unchanged since the last run")
 
     sub.add_parser("schedule", help="run the scheduler in the foreground")
 
@@ -163,7 +167,8 @@ def cmd_crawl(args: argparse.Namespace, cfg: Config, log_level: str) -> int:
     heartbeat = Heartbeat(factory, claim.sources, claim.holder).start()
     try:
         results = run_crawl(cfg, sources, log_level="ERROR" if args.quiet else log_level,
-                            progress=sys.stderr.isatty() and not args.quiet)
+                            progress=sys.stderr.isatty() and not args.quiet, full=args.full)
+        _bookkeeping(factory, cfg, results)
     finally:
         heartbeat.stop()
         claim.finish(factory, {s.name: schedule_period(s.schedule) for s in sources})  # backoff, unlock
@@ -177,6 +182,18 @@ def cmd_crawl(args: argparse.Namespace, cfg: Config, log_level: str) -> int:
         print(f"defnews: {r.errors[0] if r.errors else f'source {r.source}: the crawl did not complete'}",
               file=sys.stderr)
     return EXIT_FAILED if failed_all or aborted else EXIT_OK
+
+
+def _bookkeeping(factory: Any, cfg: Config, results: list[RunCounts]) -> None:
+    """After a crawl: what each run cost, and retention (run records older than
+    crawl.retention_days go), so the database grows with stories, not with runs. Never
+    fails the crawl: its stories and run records are already stored."""
+    try:
+        record_cpu(factory, {r.run_id: r.cpu_s for r in results if r.run_id is not None and r.cpu_s is not None})
+        prune_runs(factory, [r.source for r in results],
+                   datetime.now(timezone.utc) - timedelta(days=cfg.crawl.retention_days))
+    except Exception as exc:  # noqa: BLE001 - bookkeeping only
+        log.warning("recording the runs' CPU or pruning old run records failed: %s", exc)
 
 
 def cmd_export(args: argparse.Namespace, cfg: Config) -> int:

@@ -126,6 +126,7 @@ class CrawlConfig(BaseModel):
     # Start of every Redis key of this deployment (several can share one Redis database).
     redis_prefix: str = Field(defaults.REDIS_PREFIX, pattern=r"^[A-Za-z0-9_.:-]*$", max_length=100)
     retries: int = Field(defaults.RETRIES, ge=0, le=20)
+    retention_days: float = Field(defaults.RETENTION_DAYS, gt=0)
 
     @field_validator("redis_url")
     @classmethod

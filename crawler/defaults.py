@@ -29,6 +29,11 @@ ROBOTS_TRIES = 2
 #: Seconds one robots.txt try may take (at most crawl.timeout): a few hundred bytes that
 #: any working server sends at once. A mute host costs ROBOTS_TRIES x this, not more.
 ROBOTS_TIMEOUT = 10.0
+#: Seconds of clock difference allowed between a site's sitemap <lastmod> and ours.
+LASTMOD_SKEW = 3600.0
+#: Days run records are kept (each source's newest run is always kept): the database
+#: grows with stories, not with runs. A fraction of a day is allowed (benchmarks).
+RETENTION_DAYS = 90.0
 
 # -- sources (config.yaml `sources:`) -------------------------------------------------------
 SCHEDULE = "*/30 * * * *"

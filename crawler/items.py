@@ -86,6 +86,9 @@ class RunCounts:
     failures: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # e.g. a feed with no entries
     seconds: float = 0.0  # wall time of the source's crawl: what its worst case cost
+    run_id: int | None = None  # its run record
+    requests: int = 0  # HTTP requests sent, robots.txt included
+    cpu_s: float | None = None  # CPU seconds of the crawl process and its workers (runner)
     # The crawl could not run to its end: it could not start (database, Redis) or lost its
     # shared frontier. `defnews crawl` then exits 1.
     aborted: bool = False

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import zlib
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -51,6 +52,23 @@ log = logging.getLogger(__name__)
 #: Longest Retry-After we take literally; beyond it a server is probably confused.
 MAX_RETRY_AFTER = 7 * 24 * 3600.0
 RETRY_AFTER_CODES = (429, 503)
+#: Requests sent conditionally: feeds, sitemaps and the first page of each listing. Not
+#: next listing pages: whether to walk them is decided from the first page's links.
+CONDITIONAL_SEEDS = ("feed", "sitemap", "listing")
+
+
+def is_sitemap_index(body: bytes) -> bool:
+    """Whether a sitemap body (gzipped or not) is a sitemap index, from its first bytes.
+
+    An index is not kept for conditional GET: an unchanged index says nothing about its
+    child sitemaps, which are judged by their own <lastmod> and validators."""
+    head = body[:8192]
+    if head[:2] == b"\x1f\x8b":
+        try:
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body[:65536], 8192)
+        except zlib.error:
+            return False
+    return b"<sitemapindex" in head or b":sitemapindex" in head
 
 
 def parse_retry_after(value: str | bytes | None, now: datetime | None = None) -> float | None:
@@ -100,7 +118,9 @@ class FeedStateMiddleware:
             return
         self.source_name: str = source.name
         self.engine, self.factory = open_db(self.database)
-        self.validators.update(load_validators(self.factory, source.feeds))
+        if not self.crawler.settings.getbool("DEFNEWS_FULL_WALK"):
+            self.validators.update(load_validators(self.factory, [*source.feeds, *source.sitemaps],
+                                                   source=source.name))
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.factory is None:
@@ -127,7 +147,7 @@ class FeedStateMiddleware:
         until = self.blocked.get(host)
         if until is not None and until > utcnow():
             raise IgnoreRequest(f"{host} asked us (Retry-After) to wait until {until.isoformat(timespec='seconds')}")
-        if request.meta.get("seed") != "feed":
+        if request.meta.get("seed") not in CONDITIONAL_SEEDS:
             return None
         feed_url = request.meta.setdefault("feed_state_url", request.url)
         etag, modified = self.validators.get(feed_url, (None, None))
@@ -144,11 +164,14 @@ class FeedStateMiddleware:
     def process_response(self, request: Request, response: Response, spider: Any = None) -> Response:
         if response.status in RETRY_AFTER_CODES:
             self._retry_after(request, response)
-        if request.meta.get("seed") == "feed":
+        seed = request.meta.get("seed")
+        if seed in CONDITIONAL_SEEDS:
             feed_url = request.meta.get("feed_state_url", request.url)
             if response.status == 304:
                 self.seen[feed_url] = FeedCheck(304)
-                self.crawler.stats.inc_value("defnews/feed_not_modified")
+                self.crawler.stats.inc_value(f"defnews/{seed}_not_modified")
+            elif response.status == 200 and seed == "sitemap" and is_sitemap_index(response.body):
+                self.seen[feed_url] = FeedCheck(200)  # an index is always fetched in full
             elif response.status == 200:
                 etag = response.headers.get(b"ETag")
                 modified = response.headers.get(b"Last-Modified")

@@ -101,6 +101,7 @@ class StorePipeline:
             self.run_id = self.frontier.record_id(lambda: start_run(self.factory, src.name, src.url))
         else:
             self.run_id = start_run(self.factory, src.name, src.url)
+        self.counts.run_id = self.run_id
 
     async def close_spider(self, spider: Spider | None = None) -> None:
         spider = spider or self.crawler.spider
@@ -130,6 +131,7 @@ class StorePipeline:
         else:
             c.status = "ok"
         c.failed += int(self.stats.get_value("defnews/seed_failed", 0))
+        c.requests = int(self.stats.get_value("downloader/request_count", 0))
         status, last, workers = c.status, True, None
         if self.frontier is not None:  # leave the shared run; the last worker closes it
             left = self.frontier.leave(c.status, {"pages": c.pages, "new": c.new})

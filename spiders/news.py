@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 from urllib.parse import urljoin, urlsplit
 
@@ -32,6 +32,7 @@ from crawler.text.relevance import default_lexicon
 from crawler.urls import canonical_url, link_problem, strip_tracking
 from storage.corrections import stories_to_recheck
 from storage.db import open_db
+from storage.runs import ever_crawled, last_complete_run_start
 from storage.stories import known_guids, known_urls
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,41 @@ def _iso(value: str | None) -> datetime | None:
 
 
 def sitemap_entries(body: bytes, max_size: int = 0) -> tuple[str, list[tuple[str, FeedMeta | None]]]:
-    """Parse a sitemap: ("index"|"urlset", [(loc, Google News metadata or None)]).
+    """Parse a sitemap: ("index"|"urlset", [(loc, Google News metadata or None)])."""
+    kind, items = sitemap_items(body, max_size)
+    return kind, [(loc, meta) for loc, meta, _ in items]
+
+
+def parse_lastmod(value: str | None) -> datetime | None:
+    """The latest moment a sitemap ``<lastmod>`` (W3C datetime) can mean, in UTC.
+
+    Latest, because it decides what is skipped: a date alone may mean any time of that
+    day, a time without an offset any zone (up to UTC-12), and skipping an entry that did
+    change loses a story, while looking at one that did not costs little."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        d = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if "T" not in value and " " not in value:  # a date alone: the end of that day, anywhere
+        return d.replace(tzinfo=timezone.utc) + timedelta(days=1, hours=14)
+    if d.tzinfo is None:
+        return d.replace(tzinfo=timezone.utc) + timedelta(hours=12)
+    return d.astimezone(timezone.utc)
+
+
+def unchanged_since(lastmod: datetime | None, since: datetime | None) -> bool:
+    """True when a sitemap entry's lastmod says it did not change after `since` (the start
+    of the last complete run), allowing for clocks that disagree; unknown means changed."""
+    if lastmod is None or since is None:
+        return False
+    return lastmod < since - timedelta(seconds=defaults.LASTMOD_SKEW)
+
+
+def sitemap_items(body: bytes, max_size: int = 0) -> tuple[str, list[tuple[str, FeedMeta | None, datetime | None]]]:
+    """Parse a sitemap: ("index"|"urlset", [(loc, Google News metadata or None, lastmod)]).
 
     A gzipped sitemap is inflated to at most ``max_size`` bytes (0: no limit), as Scrapy's
     SitemapSpider does: served with Content-Encoding gzip it is a second layer that
@@ -82,11 +117,12 @@ def sitemap_entries(body: bytes, max_size: int = 0) -> tuple[str, list[tuple[str
     if root is None:
         return "urlset", []
     kind = "index" if etree.QName(root).localname == "sitemapindex" else "urlset"
-    out: list[tuple[str, FeedMeta | None]] = []
+    out: list[tuple[str, FeedMeta | None, datetime | None]] = []
     for el in root:
         if not isinstance(el.tag, str):
             continue
         loc = None
+        lastmod: datetime | None = None
         meta: FeedMeta | None = None
         for child in el.iter():
             if not isinstance(child.tag, str):
@@ -100,8 +136,10 @@ def sitemap_entries(body: bytes, max_size: int = 0) -> tuple[str, list[tuple[str
             elif name == "publication_date":
                 meta = meta or FeedMeta()
                 meta.published = _iso(child.text)
+            elif name == "lastmod" and lastmod is None:
+                lastmod = parse_lastmod(child.text)
         if loc:
-            out.append((loc, meta))
+            out.append((loc, meta, lastmod))
     return kind, out
 
 
@@ -131,6 +169,12 @@ class NewsSpider(scrapy.Spider):
         self._engine: Any = None
         # ("skipped"|"failed", kind) -> [count, an example URL]: logged once per kind.
         self.drops: dict[tuple[str, str], list] = {}
+        # Polite runs: listing pages are walked in full for a new source (or `crawl
+        # --full`); otherwise pagination stops at the first page with nothing unknown.
+        # Sitemap entries whose lastmod is older than the start of the last complete run
+        # (`since`) are skipped.
+        self.full_walk = True
+        self.since: datetime | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "NewsSpider":
@@ -140,6 +184,10 @@ class NewsSpider(scrapy.Spider):
         database = crawler.settings.get("DEFNEWS_DATABASE")
         if database:
             spider._engine, spider.factory = open_db(database)
+            spider.since = last_complete_run_start(spider.factory, spider.source.name)
+            spider.full_walk = not ever_crawled(spider.factory, spider.source.name)
+        if crawler.settings.getbool("DEFNEWS_FULL_WALK"):
+            spider.full_walk, spider.since = True, None
         # Rejections judged with another relevance vocabulary no longer hold.
         lexicon = crawler.settings.get("DEFNEWS_RELEVANCE_LEXICON") or default_lexicon()
         spider.vocabulary = lexicon.fingerprint
@@ -394,12 +442,18 @@ class NewsSpider(scrapy.Spider):
         yield from self.article_requests([(link, meta) for link, meta in found if meta.guid not in known])
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        if response.status == 304:  # conditional GET (crawler/middlewares.py): unchanged
+            self.seed_ok()
+            return
         try:
-            kind, entries = sitemap_entries(response.body, self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+            kind, items = sitemap_items(response.body, self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
         except (etree.XMLSyntaxError, OSError, EOFError, ValueError) as exc:
             self.seed_error(f"sitemap {response.url} cannot be parsed ({exc})")
             return
         self.seed_ok()
+        entries = [(loc, meta) for loc, meta, lastmod in items if not unchanged_since(lastmod, self.since)]
+        if len(entries) < len(items):
+            self.crawler.stats.inc_value("defnews/sitemap_unchanged", len(items) - len(entries))
         if kind == "index":
             for loc, _ in entries:
                 loc = urljoin(response.url, loc)
@@ -414,14 +468,22 @@ class NewsSpider(scrapy.Spider):
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         if response.meta.get("seed") == "listing":
             self.seed_ok()
+        if response.status == 304:  # unchanged since the last complete run: nothing new
+            return
         here = canonical_url(response.url)
         self._nav_seen.add(here)
         if not _is_html(response):
             return
         links = [(link.url, None) for link in self.link_extractor.extract_links(response)
                  if self.is_article_url(link.url, explicit=False) and canonical_url(link.url) != here]
-        yield from self.article_requests(self.drop_known(links))
+        fresh = self.drop_known(links)
+        yield from self.article_requests(fresh)
         page = response.meta.get("listing_page", 1)
+        if not fresh and not self.full_walk:
+            # Nothing here is unknown: older pages hold older stories, already handled.
+            self.crawler.stats.inc_value("defnews/listing_stopped")
+            log.debug("source %s: listing %s holds nothing new: pagination stops", self.source.name, response.url)
+            return
         if page < self.max_listing_pages:
             nxt = next_page_url(response)
             if nxt and self.first_visit(response.urljoin(nxt)):

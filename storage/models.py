@@ -234,6 +234,13 @@ class CrawlRun(Base):
     host: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # Workers that shared this run through the Redis frontier (pid/host: the first one).
     workers: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # What the run cost: HTTP requests sent (robots.txt included) and CPU seconds of its
+    # process and pool workers; empty for runs whose process did not finish.
+    requests: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cpu_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    # Retention deletes a source's oldest runs: by source, then start time.
+    __table_args__ = (Index("ix_crawl_runs_source_started", "source", "started_at"),)
 
 
 class SourceLock(Base):
