@@ -115,6 +115,12 @@ class RunMembership:
         pipe = self.server.pipeline(transaction=False)
         pipe.set(k.worker(self.worker), value, px=int(self.ttl * 1000))
         pipe.sadd(k.holders, self.worker)
+        self._expire_run_keys(pipe)
+
+    def _expire_run_keys(self, pipe: Any = None) -> None:
+        """Set the run's keys to expire `run_ttl` from now (executes `pipe`, or a new one)."""
+        k = self.keys
+        pipe = pipe if pipe is not None else self.server.pipeline(transaction=False)
         for key in (k.run, k.members, *k.run_scoped):
             pipe.expire(key, self.run_ttl)
         pipe.execute()
@@ -197,6 +203,9 @@ class RunMembership:
                                   status, json.dumps(counts)]))
         if r < 0:
             return Leave(last=True, lost=True, statuses={self.worker: status}, workers=1)
+        # The run's keys expire unless renewed: renew them once more on the way out, since
+        # the last push (which may have created the seen-set) can come after the last beat.
+        self._expire_run_keys()
         raw = self.server.hgetall(k.run)
         fields = {(a.decode() if isinstance(a, bytes) else a): (b.decode() if isinstance(b, bytes) else b)
                   for a, b in raw.items()}
