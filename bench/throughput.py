@@ -173,6 +173,21 @@ def defnews(site: BenchSite, workdir: Path, n: int, concurrency: int, profile: s
     return res
 
 
+def trafilatura_exe() -> str:
+    """trafilatura's console script of the interpreter running this benchmark.
+
+    pip puts it beside ``sys.executable`` (the venv's bin/); that directory need not be on
+    PATH (a venv used without activating it), and a PATH hit may be another install's.
+    """
+    beside = Path(sys.executable).parent / "trafilatura"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("trafilatura")
+    if found is None:
+        raise SystemExit(f"trafilatura's command line is neither beside {sys.executable} nor on PATH")
+    return found
+
+
 def trafilatura_cli(site: BenchSite, workdir: Path, n: int, parallel: int) -> Result:
     run = workdir / f"trafilatura-{n}"
     shutil.rmtree(run, ignore_errors=True)
@@ -186,7 +201,7 @@ def trafilatura_cli(site: BenchSite, workdir: Path, n: int, parallel: int) -> Re
     text = default.read_text()
     text = text.replace("SLEEP_TIME = 5.0", "SLEEP_TIME = 0").replace("SSRF_PROTECTION = on", "SSRF_PROTECTION = off")
     cfg.write_text(text)
-    exe = shutil.which("trafilatura") or "trafilatura"
+    exe = trafilatura_exe()
     out = run / "out"
     res, _ = metered("trafilatura-cli", [exe, "--config-file", str(cfg), "-i", str(urls),
                                          "--parallel", str(parallel), "-o", str(out)], n, cwd=run)
