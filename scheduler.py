@@ -29,6 +29,8 @@ as a reference; `CrawlExecutor` runs them with this process's `SourceRunner`.
 
 from __future__ import annotations
 
+import argparse
+import concurrent.futures
 import logging
 import os
 import signal
@@ -44,58 +46,27 @@ from typing import Any
 
 from apscheduler.executors.base import run_job
 from apscheduler.executors.pool import BasePoolExecutor
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
-from crawler.config import Config, ConfigError, SourceConfig, load_config, parse_every
+from crawler import defaults
+from crawler.config import (Config, ConfigError, SourceConfig, first_run_after, load_config, make_trigger,
+                            misfire_grace, resolve_config_path, schedule_period)
+from storage.db import DatabaseError, open_db
+from storage.health import JOB_PREFIX, job_id, scheduler_job_store
+from storage.holders import make_holder
+from storage.locks import Heartbeat, acquire, lock_info, release
+from storage.runs import apply_backoff, backoff_until, last_run_of, record_exit, set_next_run
 
 log = logging.getLogger("defnews.scheduler")
 
 #: Seconds a running crawl gets to stop cleanly after SIGTERM before it is SIGKILLed.
-SHUTDOWN_GRACE = 10.0
+SHUTDOWN_GRACE = defaults.SHUTDOWN_GRACE
 #: The whole shutdown, SIGKILL and bookkeeping included, stays under this.
-SHUTDOWN_BUDGET = 14.0
+SHUTDOWN_BUDGET = defaults.SHUTDOWN_BUDGET
 #: Name of the scheduler's own lock row (source names cannot contain "@").
 SCHEDULER_LOCK = "@scheduler"
 EXECUTOR = "crawl"
 PROJECT_ROOT = Path(__file__).resolve().parent
-
-
-# -- schedules ----------------------------------------------------------------------------
-
-def make_trigger(schedule: str) -> BaseTrigger:
-    """The APScheduler trigger of a (validated) ``schedule`` value."""
-    every = parse_every(schedule)
-    if every is not None:
-        return IntervalTrigger(seconds=every, timezone=timezone.utc)
-    return CronTrigger.from_crontab(schedule)
-
-
-def schedule_period(schedule: str) -> float:
-    """Seconds between two runs of a schedule (for cron: between its next two fire times)."""
-    every = parse_every(schedule)
-    if every is not None:
-        return float(every)
-    trigger = CronTrigger.from_crontab(schedule)
-    now = datetime.now(timezone.utc)
-    first = trigger.get_next_fire_time(None, now)
-    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
-    if first is None or second is None:
-        return 3600.0
-    return max((second - first).total_seconds(), 1.0)
-
-
-def first_run_after(trigger: BaseTrigger, when: datetime) -> datetime | None:
-    """The first time `trigger` fires at or after `when`."""
-    return trigger.get_next_fire_time(None, when)
-
-
-def misfire_grace(schedule: str) -> int:
-    """A run missed by less than a period (at least 30 s, at most an hour) still runs."""
-    return int(max(30.0, min(schedule_period(schedule), 3600.0)))
 
 
 def crawl_source(source: str, schedule: str = "") -> None:
@@ -135,8 +106,6 @@ class SourceRunner:
                 self._idle.notify_all()
 
     def _run(self, name: str) -> None:
-        from storage.runs import backoff_until
-
         if self.stopping.is_set():
             return
         try:
@@ -164,8 +133,6 @@ class SourceRunner:
         return cmd + ["crawl", "--source", name]
 
     def _crawl(self, src: SourceConfig) -> None:
-        from storage.runs import apply_backoff, record_exit
-
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH")) if p)
         started = datetime.now(timezone.utc)
@@ -212,8 +179,6 @@ class SourceRunner:
         until = apply_backoff(self.factory, src.name, schedule_period(src.schedule))
         self._report(src, proc.pid, started, elapsed)
         if until is not None and not self.stopping.is_set():
-            from storage.runs import backoff_until
-
             _, failures = backoff_until(self.factory, src.name)
             nxt = self._defer(src, until)
             why = f"{_failures(failures)} in a row" if failures else "the server asked (Retry-After)"
@@ -224,14 +189,7 @@ class SourceRunner:
 
     def _report(self, src: SourceConfig, pid: int, started: datetime, elapsed: float) -> None:
         """One line per run, from the run record the crawl wrote."""
-        from sqlalchemy import select
-
-        from storage.models import CrawlRun
-
-        with self.factory() as session:
-            run = session.scalars(select(CrawlRun).where(
-                CrawlRun.source == src.name, CrawlRun.pid == pid,
-                CrawlRun.started_at >= started - timedelta(seconds=5)).order_by(CrawlRun.id.desc()).limit(1)).first()
+        run = last_run_of(self.factory, src.name, pid, started - timedelta(seconds=5))
         if run is None:  # `defnews crawl` found the source locked: a crawl from cron or elsewhere
             log.warning("source %s: skipped: another crawl of it is running (pid %d found it locked)",
                         src.name, pid)
@@ -248,8 +206,6 @@ class SourceRunner:
 
     def _defer(self, src: SourceConfig, until: datetime) -> datetime | None:
         """Move the source's next run to its first scheduled time at or after `until`."""
-        from storage.health import job_id
-
         scheduler = self.scheduler
         if scheduler is None or self.stopping.is_set():
             return None
@@ -264,8 +220,6 @@ class SourceRunner:
         return nxt
 
     def _note_next_run(self, name: str) -> None:
-        from storage.health import job_id
-
         if self.scheduler is None or self.stopping.is_set():
             return
         try:
@@ -275,13 +229,8 @@ class SourceRunner:
         self._set_next_run(name, job.next_run_time if job else None)
 
     def _set_next_run(self, name: str, when: datetime | None) -> None:
-        from sqlalchemy import update
-
-        from storage.models import Source
-
         try:
-            with self.factory.begin() as session:
-                session.execute(update(Source).where(Source.name == name).values(next_run_at=when))
+            set_next_run(self.factory, name, when)
         except Exception as exc:
             log.debug("source %s: cannot record the next run: %s", name, exc)
 
@@ -361,8 +310,6 @@ class CrawlExecutor(BasePoolExecutor):
     Misfire handling, max_instances and events stay APScheduler's own (`run_job`)."""
 
     def __init__(self, runner: SourceRunner, max_workers: int) -> None:
-        import concurrent.futures
-
         super().__init__(concurrent.futures.ThreadPoolExecutor(max_workers, thread_name_prefix="defnews-job"))
         self.runner = runner
 
@@ -395,9 +342,6 @@ class _BoundJob:
 
 def sync_jobs(scheduler: BackgroundScheduler, cfg: Config, factory: Any) -> None:
     """Make the job store match config.yaml: one job per source, stored times kept."""
-    from storage.health import JOB_PREFIX, job_id
-    from storage.runs import backoff_until
-
     now = datetime.now(timezone.utc)
     wanted = {job_id(s.name): s for s in cfg.sources}
     for job in scheduler.get_jobs():
@@ -444,10 +388,6 @@ def _setup_logging(quiet: bool, verbose: int) -> None:
 def run_scheduler(cfg: Config, *, config_path: str, db_override: str | None = None,
                   quiet: bool = False, verbose: int = 0) -> int:
     """Run until SIGINT/SIGTERM; 0 on a clean stop, 1 if it could not start."""
-    from storage.db import DatabaseError, open_db
-    from storage.health import SCHEDULER_JOBS_TABLE
-    from storage.locks import Heartbeat, acquire, lock_info, make_holder, release
-
     _setup_logging(quiet, verbose)
     if not cfg.sources:
         log.error("%s: sources: no sources configured; nothing to schedule", config_path)
@@ -480,7 +420,7 @@ def run_scheduler(cfg: Config, *, config_path: str, db_override: str | None = No
     runner = SourceRunner(cfg, config_path=config_path, db_override=db_override, quiet=quiet,
                           verbose=verbose, factory=factory)
     scheduler = BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=SCHEDULER_JOBS_TABLE)},
+        jobstores={"default": scheduler_job_store(engine)},
         executors={EXECUTOR: CrawlExecutor(runner, max_workers=max(8, 2 * len(cfg.sources)))},
         timezone=timezone.utc,
         job_defaults={"coalesce": True, "max_instances": 1},
@@ -544,7 +484,23 @@ def _reload(runner: SourceRunner, scheduler: BackgroundScheduler, config_path: s
     log.info("SIGHUP: %s reloaded: %d sources", config_path, len(cfg.sources))
 
 
-if __name__ == "__main__":  # `python scheduler.py` is `defnews schedule`
-    from crawler.cli import main
+def main(argv: list[str] | None = None) -> int:
+    """`python scheduler.py [--config PATH] [--db URL] [-q] [-v]`: the same as `defnews schedule`."""
+    p = argparse.ArgumentParser(prog="scheduler.py", description="defnews scheduler (= defnews schedule)")
+    p.add_argument("--config")
+    p.add_argument("--db")
+    p.add_argument("-v", "--verbose", action="count", default=0)
+    p.add_argument("-q", "--quiet", action="store_true")
+    args = p.parse_args(argv)
+    path = resolve_config_path(args.config)
+    try:
+        cfg = load_config(path, args.db)
+    except ConfigError as exc:
+        print(f"defnews: invalid config: {exc}", file=sys.stderr)
+        return 2
+    return run_scheduler(cfg, config_path=str(path), db_override=args.db, quiet=args.quiet,
+                         verbose=args.verbose)
 
-    sys.exit(main([*sys.argv[1:], "schedule"]))
+
+if __name__ == "__main__":
+    sys.exit(main())

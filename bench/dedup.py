@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
-from crawler.dedup import (  # noqa: E402
+from crawler.text.fingerprints import (  # noqa: E402
     DEFAULT_PARAMS,
     DedupParams,
     dedup_keys,

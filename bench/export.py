@@ -12,6 +12,8 @@ are printed side by side. The last line is the BENCH line (the full export).
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import argparse
 import os
 import random
@@ -56,7 +58,7 @@ def build_db(path: Path, n: int) -> None:
            " duplicate_of, fetched_at, relevance, fingerprint, guid, run_id)"
            " VALUES (?,?,?,?,?,?,?,?,NULL,?,?,?,?,1)")
 
-    def rows(lo: int, hi: int):  # noqa: ANN202
+    def rows(lo: int, hi: int) -> Iterator[tuple]:
         for i in range(lo, hi):
             when = START + timedelta(seconds=30 * i)
             text = "\n\n".join((paragraphs[i % 997], paragraphs[(i * 7) % 991], paragraphs[(i * 13) % 983],

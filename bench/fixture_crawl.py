@@ -2,7 +2,7 @@
 
     python bench/fixture_crawl.py
 
-Prints the wall time of the real command on the two-site fixture web of tests/fixtureweb.py
+Prints the wall time of the real command on the two-site fixture web of tests/web/fixtureweb.py
 (RSS, Atom, sitemap index, listings, robots.txt, redirect, 500-then-200, 404, PDF, oversized
 page, windows-1256) and the articles stored against those expected.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fixtureweb import config_yaml, expected, start_web  # noqa: E402
+from tests.web.fixtureweb import config_yaml, expected, start_web  # noqa: E402
 
 
 def main() -> int:

@@ -43,7 +43,7 @@ TOOLS = ("defnews", "trafilatura")
 
 # ----------------------------------------------------------------------------- running
 def run_defnews(body: bytes, url: str, tz: str = "UTC", fetched_at: datetime | None = None) -> dict:
-    from crawler.extract import extract_record
+    from crawler.text.extract import extract_record
 
     rec = extract_record(body, url, timezone_name=tz, fetched_at=fetched_at or datetime.now(timezone.utc))
     if rec is None:
@@ -55,7 +55,7 @@ def run_defnews(body: bytes, url: str, tz: str = "UTC", fetched_at: datetime | N
 def run_trafilatura(body: bytes, url: str, tz: str = "UTC", fetched_at: datetime | None = None) -> dict:
     import trafilatura
 
-    from crawler.extract import decode_html
+    from crawler.text.extract import decode_html
 
     doc = trafilatura.bare_extraction(decode_html(body), url=url, with_metadata=True)
     if doc is None:
@@ -142,10 +142,10 @@ def shingle_tp_fp_fn(true: str, pred: str) -> tuple[float, float, float]:
 
 
 def prf(rows: list[tuple[float, float, float]]) -> tuple[float, float, float]:
-    def p(tp, fp, fn):  # noqa: ANN001, ANN202
+    def p(tp: float, fp: float, fn: float) -> float:
         return 1.0 if fp == fn == 0 else (0.0 if tp == fp == 0 else tp / (tp + fp))
 
-    def r(tp, fp, fn):  # noqa: ANN001, ANN202
+    def r(tp: float, fp: float, fn: float) -> float:
         return 1.0 if fp == fn == 0 else (0.0 if tp == fn == 0 else tp / (tp + fn))
 
     precision = statistics.mean(p(*x) for x in rows if x[0] + x[1] > 0)

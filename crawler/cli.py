@@ -10,12 +10,21 @@ import json
 import logging
 import os
 import sys
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, TextIO
 
-from crawler import __version__
-from crawler.config import Config, ConfigError, SourceConfig, load_config
+from crawler import __version__, defaults
+from crawler.config import Config, ConfigError, SourceConfig, load_config, resolve_config_path, schedule_period
+from storage.db import DatabaseError, open_db
+from storage.export import iso, iter_rows, story_query, write_csv, write_jsonl
+from storage.health import source_health
+from storage.locks import Heartbeat, claim_sources
+from storage.stories import newest_originals
+
+# Heavy modules (Scrapy, Twisted, trafilatura, APScheduler) are imported by the commands
+# that use them, so `defnews sources` or `export` start in a fraction of a second.
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 log = logging.getLogger("defnews")
@@ -60,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     f = sub.add_parser("feed", help="write an Atom feed of the newest original stories")
     f.add_argument("--out", required=True, help="file path, or - for stdout")
     f.add_argument("--source", action="append", default=[], metavar="NAME")
-    f.add_argument("--limit", type=int, default=50)
+    f.add_argument("--limit", type=int, default=defaults.FEED_LIMIT)
     return p
 
 
@@ -80,8 +89,6 @@ def _setup_logging(args: argparse.Namespace) -> str:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
-    import warnings
-
     # scrapy-redis still passes arguments Scrapy deprecated; not the user's concern.
     warnings.filterwarnings("ignore", module="scrapy_redis")
     root.setLevel(level)
@@ -97,7 +104,7 @@ def _select_sources(cfg: Config, names: list[str]) -> list[SourceConfig]:
         raise UsageError(f"--source: {exc.args[0]}") from None
 
 
-def _open_out(path: str):  # noqa: ANN202
+def _open_out(path: str) -> TextIO:
     if path == "-":
         sys.stdout.reconfigure(encoding="utf-8", newline="")
         return sys.stdout
@@ -108,8 +115,8 @@ def _open_out(path: str):  # noqa: ANN202
 # -- commands ---------------------------------------------------------------------------
 
 def cmd_crawl(args: argparse.Namespace, cfg: Config, log_level: str) -> int:
-    from crawler.runner import run_crawl
-    from crawler.summary import print_summary
+    from crawler.report import print_summary  # heavy: rich
+    from crawler.runner import run_crawl  # heavy: Scrapy, trafilatura
 
     sources = _select_sources(cfg, args.source)
     if not sources:
@@ -117,10 +124,6 @@ def cmd_crawl(args: argparse.Namespace, cfg: Config, log_level: str) -> int:
     # Cron-safe: each source is locked in the database for this process (a source another
     # crawl holds is skipped, exit 0; not with crawl.redis_url, where workers share sources);
     # sources in backoff are skipped unless named.
-    from scheduler import schedule_period
-    from storage.db import open_db
-    from storage.locks import Heartbeat, claim_sources
-
     engine, factory = open_db(cfg.database)
     claim = claim_sources(factory, [s.name for s in sources], respect_backoff=not args.source,
                           exclusive=not cfg.crawl.redis_url)
@@ -148,9 +151,6 @@ def cmd_crawl(args: argparse.Namespace, cfg: Config, log_level: str) -> int:
 
 
 def cmd_export(args: argparse.Namespace, cfg: Config) -> int:
-    from storage.db import open_db
-    from storage.export import iter_rows, story_query, write_csv, write_jsonl
-
     for name in args.source:
         if not any(s.name == name for s in cfg.sources):
             log.warning("--source %s is not in the config; exporting what is stored for it", name)
@@ -174,12 +174,11 @@ def cmd_export(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def cmd_sources(args: argparse.Namespace, cfg: Config) -> int:
-    from storage.db import open_db
-    from storage.health import source_health, print_health
+    from crawler.report import print_health  # heavy: rich
 
     engine, factory = open_db(cfg.database)
     try:
-        rows = source_health(factory, cfg)
+        rows = source_health(factory, cfg.sources)
     finally:
         engine.dispose()
     if args.json:
@@ -190,8 +189,8 @@ def cmd_sources(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
-    from crawler.extract import extract_record
-    from crawler.relevance import score
+    from crawler.text.extract import extract_record  # heavy: trafilatura
+    from crawler.text.relevance import score
 
     target = args.target
     tz, patterns, name = "UTC", (), args.source or ""
@@ -224,8 +223,6 @@ def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
         return EXIT_FAILED
     rel = record.relevance if record.relevance is not None else score(record.title, record.text)
     if args.json:
-        from storage.export import iso
-
         obj = {"id": None, "source": record.source, "url": record.url, "title": record.title,
                "published_at": iso(record.published_at), "author": record.author,
                "language": record.language, "text": record.text, "duplicate_of": None,
@@ -241,7 +238,7 @@ def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
 
 def _fetch_one(url: str, cfg: Config | None) -> tuple[bytes, str | None, str]:
     """Fetch a single URL through Scrapy (the project's only HTTP client)."""
-    from crawler.fetch import fetch_one
+    from crawler.runner import fetch_one  # heavy: Scrapy
 
     try:
         return fetch_one(url, cfg)
@@ -251,16 +248,16 @@ def _fetch_one(url: str, cfg: Config | None) -> tuple[bytes, str | None, str]:
 
 
 def cmd_feed(args: argparse.Namespace, cfg: Config) -> int:
-    from crawler.atom import write_feed
-    from storage.db import open_db
+    from crawler.report import write_feed  # heavy: feedgen, rich
 
     if args.limit <= 0:
         raise UsageError("--limit: must be a positive number")
     engine, factory = open_db(cfg.database)
     try:
+        stories = newest_originals(factory, args.source, args.limit)
         out = _open_out(args.out)
         try:
-            n = write_feed(factory, out, sources=args.source, limit=args.limit)
+            n = write_feed(stories, out, sources=args.source)
         finally:
             if out is not sys.stdout:
                 out.close()
@@ -272,7 +269,7 @@ def cmd_feed(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def cmd_schedule(args: argparse.Namespace, cfg: Config) -> int:
-    from scheduler import run_scheduler
+    from scheduler import run_scheduler  # heavy: APScheduler
 
     return run_scheduler(cfg, config_path=args.config_path, db_override=args.db,
                          quiet=args.quiet, verbose=args.verbose)
@@ -282,9 +279,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     log_level = _setup_logging(args)
-    from crawler.config import resolve_config_path
-    from storage.db import DatabaseError
-
     args.config_path = str(resolve_config_path(args.config))
     try:
         if args.command == "extract" and not args.source:

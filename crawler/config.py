@@ -11,6 +11,7 @@ import os
 import re
 import zoneinfo
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,10 +19,14 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from crawler import PROJECT_URL, __version__
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
-DEFAULT_CONFIG = "config.yaml"
-DEFAULT_DATABASE = "sqlite:///data/defnews.db"
+from crawler import PROJECT_URL, __version__, defaults
+
+DEFAULT_CONFIG = defaults.CONFIG_FILE
+DEFAULT_DATABASE = defaults.DATABASE
 _EVERY = re.compile(r"^every\s+(\d+)\s*(s|m|h)$")
 
 
@@ -62,8 +67,6 @@ def check_schedule(value: str) -> str:
     fields = value.split()
     if len(fields) != 5:
         raise ValueError(f"not a 5-field cron line nor 'every N s|m|h': {value!r}")
-    from apscheduler.triggers.cron import CronTrigger
-
     try:
         CronTrigger.from_crontab(value)
     except ValueError as exc:
@@ -71,19 +74,55 @@ def check_schedule(value: str) -> str:
     return value
 
 
-class CrawlSettings(BaseModel):
+def make_trigger(schedule: str) -> BaseTrigger:
+    """The APScheduler trigger of a (validated) ``schedule`` value."""
+    every = parse_every(schedule)
+    if every is not None:
+        return IntervalTrigger(seconds=every, timezone=timezone.utc)
+    return CronTrigger.from_crontab(schedule)
+
+
+def schedule_period(schedule: str) -> float:
+    """Seconds between two runs of a schedule (for cron: between its next two fire times).
+
+    The unit of a failing source's backoff, under cron and the scheduler alike."""
+    every = parse_every(schedule)
+    if every is not None:
+        return float(every)
+    trigger = CronTrigger.from_crontab(schedule)
+    now = datetime.now(timezone.utc)
+    first = trigger.get_next_fire_time(None, now)
+    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
+    if first is None or second is None:
+        return defaults.FALLBACK_PERIOD
+    return max((second - first).total_seconds(), 1.0)
+
+
+def first_run_after(trigger: BaseTrigger, when: datetime) -> datetime | None:
+    """The first time `trigger` fires at or after `when`."""
+    return trigger.get_next_fire_time(None, when)
+
+
+def misfire_grace(schedule: str) -> int:
+    """A run missed by less than a period (at least 30 s, at most an hour) still runs."""
+    return int(max(30.0, min(schedule_period(schedule), 3600.0)))
+
+
+class CrawlConfig(BaseModel):
+    """config.yaml `crawl:` (Scrapy's own settings are derived from it in crawler/settings.py)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    obey_robots: bool = True
-    concurrency: int = Field(16, ge=1, le=1024)
-    per_domain_concurrency: int = Field(4, ge=1, le=256)
-    max_listing_pages: int = Field(5, ge=1, le=10000)
-    download_delay: float = Field(0.25, ge=0)
-    timeout: float = Field(30, gt=0)
-    max_page_bytes: int = Field(5_000_000, gt=0)
+    obey_robots: bool = defaults.OBEY_ROBOTS
+    concurrency: int = Field(defaults.CONCURRENCY, ge=1, le=1024)
+    per_domain_concurrency: int = Field(defaults.PER_DOMAIN_CONCURRENCY, ge=1, le=256)
+    max_listing_pages: int = Field(defaults.MAX_LISTING_PAGES, ge=1, le=10000)
+    download_delay: float = Field(defaults.DOWNLOAD_DELAY, ge=0)
+    timeout: float = Field(defaults.TIMEOUT, gt=0)
+    max_page_bytes: int = Field(defaults.MAX_PAGE_BYTES, gt=0)
     user_agent: str = f"defnews/{__version__} (+{PROJECT_URL})"
     redis_url: str | None = None
-    retries: int = Field(2, ge=0, le=20)
+    retries: int = Field(defaults.RETRIES, ge=0, le=20)
 
     @field_validator("redis_url")
     @classmethod
@@ -103,8 +142,8 @@ class SourceConfig(BaseModel):
     start_urls: list[str] = []
     article_pattern: str | None = None
     allowed_domains: list[str] = []
-    schedule: str = "*/30 * * * *"
-    timezone: str = "UTC"
+    schedule: str = defaults.SCHEDULE
+    timezone: str = defaults.TIMEZONE
     relevance_filter: bool = False
     boilerplate: list[str] = []
 
@@ -180,7 +219,7 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     database: str = DEFAULT_DATABASE
-    crawl: CrawlSettings = CrawlSettings()
+    crawl: CrawlConfig = CrawlConfig()
     sources: list[SourceConfig] = []
 
     @model_validator(mode="after")

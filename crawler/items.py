@@ -46,3 +46,21 @@ class Record:
     guid: str = ""
     site_name: str = ""
     extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class RunCounts:
+    """What one crawl of one source did: the one type for a run's counts, from the
+    pipeline that counts them, through the run record, to the summary table."""
+
+    source: str = ""
+    status: str = "not run"  # ok | failed | interrupted | not run
+    pages: int = 0  # articles fetched (the summary's "fetched")
+    new: int = 0
+    duplicates: int = 0
+    exists: int = 0
+    rejected: int = 0
+    failed: int = 0
+    empty: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)

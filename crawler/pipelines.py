@@ -3,7 +3,8 @@
 Pages are collected into small batches that the worker pool extracts (CPU, every core);
 extracted records are stored DEFNEWS_STORE_BATCH at a time, one transaction each, by one
 writer on a thread (I/O). The reactor only moves bytes. Nothing here decides anything
-about text: that is crawler/process.py and the modules it calls.
+about text: that is crawler/text/page.py and the modules it calls; nothing here writes
+SQL: storage/ does, one transaction per stored batch.
 
 Flow control: at most ``max_inflight`` pool batches are queued or running. When the pool
 is that far behind, ``process_item`` waits, Scrapy's scraper holds the response, and the
@@ -22,15 +23,12 @@ from typing import Any
 from scrapy import Spider
 from scrapy.exceptions import DropItem
 
-from sqlalchemy import select
-
-from crawler.items import Page
-from crawler.process import Processed, SourceRules, process_batch
-from storage.boilerplate import learned_lines, record_lines
-from storage.db import open_db, utcnow
-from storage.feed_entries import remember_guids, seen_guids
-from storage.models import Story
-from storage.runs import RunCounts, finish_run, start_run
+from crawler import defaults
+from crawler.items import Page, RunCounts
+from crawler.text.page import Processed, SourceRules, process_batch
+from storage.db import open_db
+from storage.learned import learned_rules
+from storage.runs import finish_run, start_run
 from storage.stories import store_records
 
 log = logging.getLogger(__name__)
@@ -56,8 +54,9 @@ class StorePipeline:
     @classmethod
     def from_crawler(cls, crawler: Any) -> "StorePipeline":
         s = crawler.settings
-        return cls(s.get("DEFNEWS_DATABASE"), s.getint("DEFNEWS_STORE_BATCH", 100), crawler.stats, crawler,
-                   pool_batch=s.getint("DEFNEWS_POOL_BATCH", 16), max_inflight=s.getint("DEFNEWS_POOL_INFLIGHT", 0))
+        return cls(s.get("DEFNEWS_DATABASE"), s.getint("DEFNEWS_STORE_BATCH", defaults.STORE_BATCH),
+                   crawler.stats, crawler, pool_batch=s.getint("DEFNEWS_POOL_BATCH", defaults.POOL_BATCH),
+                   max_inflight=s.getint("DEFNEWS_POOL_INFLIGHT", defaults.POOL_INFLIGHT))
 
     # -- lifecycle ----------------------------------------------------------------------
     # `spider` is optional: Scrapy >= 2.14 no longer passes it (the crawler knows it).
@@ -65,18 +64,20 @@ class StorePipeline:
         spider = spider or self.crawler.spider
         self.engine, self.factory = open_db(self.database)
         src = spider.source
-        with self.factory() as session:
-            learned = frozenset(learned_lines(session, src.name))
+        learned = frozenset(learned_rules(self.factory, src.name))
         self.rules = SourceRules(name=src.name, timezone=src.timezone,
                                  boilerplate=tuple(src.boilerplate), learned=learned,
                                  relevance_filter=src.relevance_filter)
-        self.pool: Executor | None = getattr(spider, "pool", None)
+        # The runner's process pool, shared by every crawler of this process (settings
+        # carry it: see crawler.runner.SharedPool); without one, pages are extracted on a
+        # thread.
+        shared = self.crawler.settings.get("DEFNEWS_POOL") if self.crawler is not None else None
+        self.pool: Executor | None = shared.pool if shared is not None else None
         if self.max_inflight <= 0:
             workers = getattr(self.pool, "_max_workers", 1) if self.pool is not None else 1
             self.max_inflight = 2 * workers  # one running and one queued per worker
+        self.counts.source = src.name
         self.run_id = start_run(self.factory, src.name, src.url)
-        spider.known_guids = self.known_guids
-        spider.known_urls = self.known_urls
 
     async def close_spider(self, spider: Spider | None = None) -> None:
         spider = spider or self.crawler.spider
@@ -85,40 +86,25 @@ class StorePipeline:
         c.failed += int(self.stats.get_value("defnews/failed", 0))
         c.skipped = int(self.stats.get_value("defnews/skipped_not_html", 0)) + int(
             self.stats.get_value("defnews/skipped_size", 0))
-        c.errors.extend(getattr(spider, "seed_errors", []))
+        seed_errors = list(self.stats.get_value("defnews/seed_errors", []))
+        c.errors.extend(seed_errors)
         # Scrapy sets finish_reason only after the pipelines closed; a crawl stopped by a
         # signal is no longer `crawling` by then.
         stopped = self.crawler is not None and not self.crawler.crawling
-        seeds_ok = getattr(spider, "seeds_ok", 0)
+        seeds_ok = int(self.stats.get_value("defnews/seeds_ok", 0))
         if stopped:
-            status = "interrupted"
-        elif seeds_ok == 0 and c.pages == 0 and getattr(spider, "seed_errors", None):
-            status = "failed"
+            c.status = "interrupted"
+        elif seeds_ok == 0 and c.pages == 0 and seed_errors:
+            c.status = "failed"
         else:
-            status = "ok"
-        for key in ("new", "duplicates", "exists", "rejected", "empty"):
-            self.stats.set_value(f"defnews/{key}", getattr(c, key))
-        self.stats.set_value("defnews/pages", c.pages)
-        self.stats.set_value("defnews/failed_total", c.failed)
-        self.stats.set_value("defnews/skipped", c.skipped)
-        self.stats.set_value("defnews/status", status)
+            c.status = "ok"
+        c.failed += int(self.stats.get_value("defnews/seed_failed", 0))
+        # The runner reads the counts back from the stats: the one object, not copies.
+        self.stats.set_value("defnews/counts", c)
+        self.stats.set_value("defnews/new", c.new)
         if self.run_id is not None:
-            await asyncio.to_thread(finish_run, self.factory, self.run_id, status, c)
+            await asyncio.to_thread(finish_run, self.factory, self.run_id, c.status, c)
         self.engine.dispose()
-
-    def known_guids(self, guids: list[str]) -> set[str]:
-        """Feed entries already stored (or already rejected) for this source: not refetched."""
-        with self.factory() as session:
-            return seen_guids(session, self.rules.name, guids)
-
-    def known_urls(self, urls: list[str]) -> set[str]:
-        """Canonical URLs already stored: listing and sitemap links to them are not refetched."""
-        wanted = sorted(set(urls))
-        out: set[str] = set()
-        with self.factory() as session:
-            for i in range(0, len(wanted), 1000):
-                out.update(session.scalars(select(Story.url).where(Story.url.in_(wanted[i:i + 1000]))))
-        return out
 
     # -- items --------------------------------------------------------------------------
     async def process_item(self, item: Any, spider: Spider | None = None) -> Any:
@@ -202,6 +188,8 @@ class StorePipeline:
             await asyncio.gather(self._writer, return_exceptions=True)
 
     def _store(self, batch: list[Page], results: list[Processed]) -> None:
+        """One stored batch, one transaction (storage.stories.store_records): the stories,
+        their dedup bands, the rejected feed entries and the learned-boilerplate counts."""
         records = []
         rejected: list[tuple[str, str, str, int | None]] = []
         for page, res in zip(batch, results):
@@ -217,7 +205,8 @@ class StorePipeline:
             else:
                 self.counts.failed += 1
                 log.warning("source %s: extraction of %s failed: %s", page.source, page.final_url, res.error)
-        outcomes = store_records(self.factory, records, self.run_id) if records else []
+        outcomes = store_records(self.factory, records, self.run_id, rejected=rejected,
+                                 learn_source=self.rules.name)
         for o in outcomes:
             if o.status == "new":
                 self.counts.new += 1
@@ -226,13 +215,3 @@ class StorePipeline:
             else:
                 self.counts.exists += 1
         self.stats.set_value("defnews/new", self.counts.new)
-        # Only new originals teach boilerplate: a republished story's paragraphs recur
-        # across stories without being boilerplate. Rejected feed entries are remembered
-        # so the next run does not fetch them again. One transaction for both.
-        texts = [r.text for r, o in zip(records, outcomes) if o.status == "new" and o.duplicate_of is None]
-        if texts or rejected:
-            with self.factory.begin() as session:
-                if rejected:
-                    remember_guids(session.connection(), rejected, utcnow())
-                if texts:
-                    record_lines(session, self.rules.name, texts)

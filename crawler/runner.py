@@ -6,40 +6,48 @@ Twisted's reactor cannot restart, so this runs once per process: the scheduler s
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
+import re
+import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from typing import Any
 
+import scrapy
 from scrapy.crawler import CrawlerProcess
+from scrapy.utils.defer import deferred_from_coro
 
 from crawler.config import Config, SourceConfig
+from crawler.items import RunCounts
 from crawler.settings import scrapy_settings
+from crawler.text.page import warm_up
 from spiders.news import NewsSpider
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class SourceResult:
-    source: str
-    status: str = "not run"
-    fetched: int = 0
-    new: int = 0
-    duplicate: int = 0
-    existing: int = 0
-    rejected: int = 0
-    failed: int = 0
-    skipped: int = 0
-    errors: list[str] = field(default_factory=list)
+class SharedPool:
+    """The extraction pool of this process, carried to every crawler in its settings.
+
+    Scrapy deep-copies the settings for each crawler; a pool cannot be copied (nor should
+    it be), so copies of this holder are the holder itself and every source's pipeline
+    submits to the one pool. ``pool`` is None until the runner has started it.
+    """
+
+    def __init__(self, pool: ProcessPoolExecutor | None = None) -> None:
+        self.pool = pool
+
+    def __deepcopy__(self, memo: dict) -> "SharedPool":
+        return self
+
+    def __copy__(self) -> "SharedPool":
+        return self
 
 
 def _init_worker() -> None:
-    import signal
-
-    from crawler.process import warm_up
-
     # Ctrl-C goes to the whole process group: the parent stops the crawl cleanly.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     warm_up()
@@ -54,9 +62,6 @@ def tame_malloc() -> None:
     the freed memory is kept in fragments and RSS creeps up with the pages crawled. Pool
     workers forked afterwards inherit the setting.
     """
-    import ctypes
-    import sys
-
     if not sys.platform.startswith("linux"):
         return
     try:
@@ -71,9 +76,8 @@ def tame_malloc() -> None:
 
 def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
     # fork, before the reactor starts any thread: workers inherit the loaded extraction
-    # modules instead of importing them again (forkserver/spawn cost seconds per crawl).
-    import crawler.process  # noqa: F401
-
+    # modules (imported at the top of this module) instead of importing them again
+    # (forkserver/spawn cost seconds per crawl).
     ctx = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx,
                                initializer=_init_worker)
@@ -85,10 +89,7 @@ def _install_graceful_stop(process: CrawlerProcess) -> None:
     """SIGINT/SIGTERM stop the crawls gracefully and the reactor stops by itself when they
     are done; unlike Scrapy's own handler, a spider already closing is left to finish its
     last store. A second signal stops at once."""
-    import signal
-
-    from scrapy.utils.defer import deferred_from_coro
-    from twisted.internet import reactor
+    from twisted.internet import reactor  # the one installed by CrawlerProcess
 
     def stop_crawlers() -> None:
         for crawler in list(process.crawlers):
@@ -115,38 +116,66 @@ def _install_graceful_stop(process: CrawlerProcess) -> None:
 
 
 def run_crawl(cfg: Config, sources: list[SourceConfig], *, log_level: str = "WARNING",
-              progress: bool = False, workers: int | None = None) -> list[SourceResult]:
+              progress: bool = False, workers: int | None = None) -> list[RunCounts]:
+    """Crawl `sources` in this process; one RunCounts per source, in order."""
+    shared = SharedPool()
     settings = scrapy_settings(cfg, log_level=log_level)
     settings["DEFNEWS_PROGRESS"] = progress
+    settings["DEFNEWS_POOL"] = shared
     settings["LOG_INSTALL_ROOT_HANDLER"] = False  # the CLI's handler and level rule
     process = CrawlerProcess(settings)
     if os.environ.get("DEFNEWS_MALLOC", "tame") == "tame":
         tame_malloc()
-    pool = make_pool(workers)
+    shared.pool = make_pool(workers)
     crawlers = []
     try:
         for src in sources:
             crawler = process.create_crawler(NewsSpider)
             crawlers.append((src, crawler))
-            process.crawl(crawler, source=src, pool=pool)
+            process.crawl(crawler, source=src)
         _install_graceful_stop(process)
         process.start(install_signal_handlers=False)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        shared.pool.shutdown(wait=True, cancel_futures=True)
     results = []
     for src, crawler in crawlers:
-        stats = crawler.stats.get_stats() if crawler.stats else {}
-        spider = crawler.spider
-        results.append(SourceResult(
-            source=src.name,
-            status=stats.get("defnews/status", "failed"),
-            fetched=stats.get("defnews/pages", 0),
-            new=stats.get("defnews/new", 0),
-            duplicate=stats.get("defnews/duplicates", 0),
-            existing=stats.get("defnews/exists", 0),
-            rejected=stats.get("defnews/rejected", 0),
-            failed=stats.get("defnews/failed_total", 0) + stats.get("defnews/seed_failed", 0),
-            skipped=stats.get("defnews/skipped", 0),
-            errors=list(getattr(spider, "seed_errors", []) if spider else []),
-        ))
+        counts = crawler.stats.get_value("defnews/counts") if crawler.stats else None
+        results.append(counts if isinstance(counts, RunCounts) else RunCounts(source=src.name, status="failed"))
     return results
+
+
+# -- one URL, for `defnews extract URL` -------------------------------------------------------
+
+class _OneSpider(scrapy.Spider):
+    name = "defnews-extract"
+
+    def __init__(self, url: str, box: dict, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.url, self.box = url, box
+
+    async def start(self) -> Any:
+        yield scrapy.Request(self.url, callback=self.got, errback=self.failed, dont_filter=True)
+
+    def got(self, response: Any) -> None:
+        ctype = response.headers.get("Content-Type", b"").decode("latin-1")
+        m = re.search(r"charset=([\w\-:]+)", ctype, re.I)
+        self.box.update(body=response.body, encoding=m.group(1) if m else None, url=response.url)
+
+    def failed(self, failure: Any) -> None:
+        response = getattr(failure.value, "response", None)
+        self.box["error"] = f"HTTP {response.status}" if response is not None else str(failure.value)
+
+
+def fetch_one(url: str, cfg: Config | None) -> tuple[bytes, str | None, str]:
+    """Fetch a single URL through Scrapy (the project's only HTTP client): (body, declared
+    encoding, final URL); RuntimeError says why nothing came back."""
+    settings = scrapy_settings(cfg or Config(), log_level="ERROR")
+    settings.update({"ITEM_PIPELINES": {}, "EXTENSIONS": {}})
+    box: dict = {}
+    settings["LOG_INSTALL_ROOT_HANDLER"] = False
+    process = CrawlerProcess(settings)
+    process.crawl(_OneSpider, url=url, box=box)
+    process.start()
+    if "body" not in box:
+        raise RuntimeError(box.get("error") or "not fetched (robots.txt or no response)")
+    return box["body"], box["encoding"], box["url"]

@@ -1,14 +1,17 @@
-"""Scrapy settings derived from config.yaml: the one place crawl behaviour is tuned."""
+"""Scrapy settings derived from config.yaml: the one place crawl behaviour is tuned.
+
+The components named here are the project's Scrapy shape: the spider (spiders/news.py),
+the store pipeline (crawler/pipelines.py), the downloader middleware
+(crawler/middlewares.py) and the extensions (crawler/extensions.py). Values come from the
+config or from crawler/defaults.py.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from crawler import defaults
 from crawler.config import Config
-
-# Pages stored per database transaction: large enough to amortise the commit, small
-# enough that a killed crawl loses little (it is refetched on the next run anyway).
-STORE_BATCH = 100
 
 
 def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any]:
@@ -25,7 +28,7 @@ def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any
         "DOWNLOAD_WARNSIZE": 0,
         "RETRY_ENABLED": True,
         "RETRY_TIMES": c.retries,
-        "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
+        "RETRY_HTTP_CODES": list(defaults.RETRY_HTTP_CODES),
         "REDIRECT_ENABLED": True,
         "COOKIES_ENABLED": False,
         # Scrapy starts CONCURRENT_ITEMS tasks for every response's output (default 100):
@@ -39,12 +42,14 @@ def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any
         "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 500},
         # Conditional GET for feeds, Retry-After; after RetryMiddleware (550) in the
         # response chain so it can stop retries.
-        "DOWNLOADER_MIDDLEWARES": {"crawler.feedstate.FeedStateMiddleware": 560},
-        "EXTENSIONS": {"crawler.progress.Progress": 500},
+        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.FeedStateMiddleware": 560},
+        "EXTENSIONS": {"crawler.extensions.Progress": 500, "crawler.extensions.SeenSetExpiry": 510},
         "HTTPERROR_ALLOW_ALL": False,
         "DEFNEWS_DATABASE": cfg.database,
         "DEFNEWS_MAX_LISTING_PAGES": c.max_listing_pages,
-        "DEFNEWS_STORE_BATCH": STORE_BATCH,
+        "DEFNEWS_STORE_BATCH": defaults.STORE_BATCH,
+        "DEFNEWS_POOL_BATCH": defaults.POOL_BATCH,
+        "DEFNEWS_POOL_INFLIGHT": defaults.POOL_INFLIGHT,
         "DNS_TIMEOUT": min(c.timeout, 20),
     }
     if c.redis_url:
@@ -55,9 +60,8 @@ def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any
                 "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
                 "SCHEDULER_PERSIST": True,
                 "REDIS_URL": c.redis_url,
-                "MAX_IDLE_TIME_BEFORE_CLOSE": 10,
-                "DEFNEWS_REDIS_SEEN_TTL": 6 * 3600,
+                "MAX_IDLE_TIME_BEFORE_CLOSE": defaults.REDIS_MAX_IDLE,
+                "DEFNEWS_REDIS_SEEN_TTL": defaults.REDIS_SEEN_TTL,
             }
         )
-        settings["EXTENSIONS"] = {**settings["EXTENSIONS"], "crawler.distributed.SeenSetExpiry": 510}
     return settings

@@ -12,7 +12,7 @@ import gzip
 import logging
 import re
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
@@ -24,9 +24,12 @@ from scrapy.http import Response
 from scrapy.linkextractors import LinkExtractor
 from twisted.python.failure import Failure
 
+from crawler import defaults
 from crawler.config import SourceConfig
 from crawler.items import FeedMeta, Page
 from crawler.urls import canonical_url, strip_tracking
+from storage.db import open_db
+from storage.stories import known_guids, stored_urls
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +97,8 @@ def sitemap_entries(body: bytes) -> tuple[str, list[tuple[str, FeedMeta | None]]
 class NewsSpider(scrapy.Spider):
     name = "news"
 
-    def __init__(self, source: SourceConfig, max_listing_pages: int = 5, **kwargs: Any) -> None:
+    def __init__(self, source: SourceConfig, max_listing_pages: int = defaults.MAX_LISTING_PAGES,
+                 **kwargs: Any) -> None:
         super().__init__(name=source.name, **kwargs)
         self.source = source
         self.allowed_domains = source.domains
@@ -103,24 +107,44 @@ class NewsSpider(scrapy.Spider):
         # Domains are checked by host below: LinkExtractor compares host:port, which a
         # non-default port (or a test server) breaks.
         self.link_extractor = LinkExtractor(unique=True)
-        self.seed_errors: list[str] = []
-        self.seeds_ok = 0
         # Feed and sitemap metadata by canonical article URL: it wins over the page, even
         # when the same article is also reached from a listing page.
         self.feed_meta: dict[str, FeedMeta] = {}
         self._meta_seeds_pending = 0
         self._listings_started = False
         self._nav_seen: set[str] = set()
-        # Set by the store pipeline: which feed GUIDs of this source are already handled.
-        self.known_guids: Callable[[list[str]], set[str]] | None = None
-        self.known_urls: Callable[[list[str]], set[str]] | None = None
+        # What is already handled (stored or rejected) is not fetched again; read from the
+        # project database, opened in from_crawler (None: nothing is known, e.g. in tests).
+        self.factory: Any = None
+        self._engine: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "NewsSpider":
-        kwargs.setdefault("max_listing_pages", crawler.settings.getint("DEFNEWS_MAX_LISTING_PAGES", 5))
+        kwargs.setdefault("max_listing_pages", crawler.settings.getint("DEFNEWS_MAX_LISTING_PAGES",
+                                                                       defaults.MAX_LISTING_PAGES))
         spider = super().from_crawler(crawler, *args, **kwargs)
+        database = crawler.settings.get("DEFNEWS_DATABASE")
+        if database:
+            spider._engine, spider.factory = open_db(database)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)
         return spider
+
+    def on_closed(self, spider: Any = None, reason: str = "") -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def known_guids(self, guids: list[str]) -> set[str]:
+        """Feed entries of this source already stored (or rejected): not fetched again."""
+        return known_guids(self.factory, self.source.name, guids) if self.factory is not None else set()
+
+    def known_urls(self, urls: list[str]) -> set[str]:
+        """Canonical URLs already stored: listing and sitemap links to them are not refetched."""
+        return stored_urls(self.factory, urls) if self.factory is not None else set()
+
+    def seed_ok(self) -> None:
+        """A feed, sitemap or listing page that was read: the run is not a failed one."""
+        self.crawler.stats.inc_value("defnews/seeds_ok")
 
     # -- seeds -------------------------------------------------------------------------
     async def start(self) -> Any:
@@ -193,8 +217,9 @@ class NewsSpider(scrapy.Spider):
         """A feed, sitemap or listing page that gave nothing: reported per source, counted
         as failed; a source none of whose seeds worked is a failed run."""
         msg = f"source {self.source.name}: {what}"
-        self.seed_errors.append(msg)
-        self.crawler.stats.inc_value("defnews/seed_failed")
+        stats = self.crawler.stats
+        stats.set_value("defnews/seed_errors", [*stats.get_value("defnews/seed_errors", []), msg])
+        stats.inc_value("defnews/seed_failed")
         log.error(msg)
 
     def article_failed(self, failure: Failure) -> None:
@@ -217,8 +242,8 @@ class NewsSpider(scrapy.Spider):
                               errback=self.article_failed, meta={"feed": feed})
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
-        if response.status == 304:  # conditional GET (crawler/feedstate.py): nothing new
-            self.seeds_ok += 1
+        if response.status == 304:  # conditional GET (crawler/middlewares.py): nothing new
+            self.seed_ok()
             log.info("source %s: feed %s not modified", self.source.name, response.url)
             return
         parsed = feedparser.parse(response.body, response_headers={
@@ -228,7 +253,7 @@ class NewsSpider(scrapy.Spider):
         if parsed.bozo and not parsed.entries:
             self.seed_error(f"feed {response.url} is not a valid RSS/Atom feed ({parsed.get('bozo_exception')})")
             return
-        self.seeds_ok += 1
+        self.seed_ok()
         found: list[tuple[str, FeedMeta]] = []
         for entry in parsed.entries:
             link = entry.get("link") or ""
@@ -243,7 +268,7 @@ class NewsSpider(scrapy.Spider):
             )
             found.append((link, meta))
         self.crawler.stats.inc_value("defnews/feed_entries", len(found))
-        known = self.known_guids([m.guid for _, m in found]) if self.known_guids else set()
+        known = self.known_guids([m.guid for _, m in found])
         if known:
             self.crawler.stats.inc_value("defnews/feed_known", len(known))
             log.info("source %s: feed %s: %d of %d entries already stored", self.source.name,
@@ -258,7 +283,7 @@ class NewsSpider(scrapy.Spider):
         except (etree.XMLSyntaxError, OSError, EOFError) as exc:
             self.seed_error(f"sitemap {response.url} cannot be parsed ({exc})")
             return
-        self.seeds_ok += 1
+        self.seed_ok()
         if kind == "index":
             for loc, _ in entries:
                 loc = urljoin(response.url, loc)
@@ -273,7 +298,7 @@ class NewsSpider(scrapy.Spider):
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         if response.meta.get("seed") == "listing":
-            self.seeds_ok += 1
+            self.seed_ok()
         here = canonical_url(response.url)
         self._nav_seen.add(here)
         if not _is_html(response):
@@ -292,7 +317,7 @@ class NewsSpider(scrapy.Spider):
 
     def drop_known(self, links: list[tuple[str, FeedMeta | None]]) -> list[tuple[str, FeedMeta | None]]:
         """Links whose canonical URL is already stored are not fetched again."""
-        if not links or self.known_urls is None:
+        if not links:
             return links
         keys = [canonical_url(u) for u, _ in links]
         known = self.known_urls(keys)

@@ -6,6 +6,8 @@ so `defnews crawl` on a fresh machine needs no set-up step.
 
 from __future__ import annotations
 
+from typing import Any
+
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -60,7 +62,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 60})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")

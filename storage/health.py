@@ -10,20 +10,18 @@ from cron have no known next run, unless a backoff holds them back.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import IO
+from typing import Iterable, Protocol
 
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy import func, inspect, select, text
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.config import Config
 from storage.db import as_utc, utcnow
-from storage.locks import holder_is_dead, holders
+from storage.holders import holder_is_dead
+from storage.locks import holders
 from storage.models import Source, Story
 
 FIELDS = ("name", "last_run", "status", "last_success", "stories", "failures_in_a_row", "next_run")
-TABLE_FIELDS = FIELDS + ("backoff_until",)
 
 #: The scheduler's APScheduler job store table and job ids (scheduler.py writes them).
 SCHEDULER_JOBS_TABLE = "defnews_scheduler_jobs"
@@ -34,7 +32,15 @@ def job_id(source: str) -> str:
     return JOB_PREFIX + source
 
 
-def _iso(v) -> str | None:  # noqa: ANN001
+class ConfiguredSource(Protocol):
+    """What health needs of a configured source (crawler.config.SourceConfig has it)."""
+
+    name: str
+    url: str
+    schedule: str
+
+
+def _iso(v: datetime | None) -> str | None:
     v = as_utc(v)
     return v.isoformat(timespec="seconds") if v else None
 
@@ -52,7 +58,8 @@ def scheduled_runs(session: Session) -> dict[str, datetime | None]:
     return out
 
 
-def source_health(factory: sessionmaker[Session], cfg: Config) -> list[dict]:
+def source_health(factory: sessionmaker[Session], sources: Iterable[ConfiguredSource]) -> list[dict]:
+    """One row per configured source, in config order (stored state joined to config)."""
     now = utcnow()
     with factory() as session:
         by_name = {s.name: s for s in session.scalars(select(Source))}
@@ -61,7 +68,7 @@ def source_health(factory: sessionmaker[Session], cfg: Config) -> list[dict]:
     running = {name for name, lk in holders(factory).items()
                if lk.expires_at > now and not holder_is_dead(lk.holder)}
     rows = []
-    for sc in cfg.sources:
+    for sc in sources:
         s = by_name.get(sc.name)
         backoff = as_utc(s.backoff_until) if s else None
         if backoff is not None and backoff <= now:
@@ -90,15 +97,7 @@ def source_health(factory: sessionmaker[Session], cfg: Config) -> list[dict]:
     return rows
 
 
-def print_health(rows: list[dict], out: IO[str]) -> None:
-    table = Table(title="defnews sources", title_justify="left")
-    for f in TABLE_FIELDS:
-        table.add_column(f)
-    for r in rows:
-        table.add_row(*("" if r.get(f) is None else str(r[f]) for f in TABLE_FIELDS))
-    Console(file=out, width=200, highlight=False).print(table)
-    for r in rows:
-        if r.get("backoff_until") and r.get("last_error"):
-            first = r["last_error"].strip().splitlines()[0] if r["last_error"].strip() else ""
-            Console(file=out, width=200, highlight=False, soft_wrap=True).print(
-                f"  {r['name']}: {first}", markup=False)
+def scheduler_job_store(engine: Engine) -> SQLAlchemyJobStore:
+    """APScheduler's job store in the project database, so next-run times survive restarts
+    and `defnews sources` can read them while the scheduler runs in another process."""
+    return SQLAlchemyJobStore(engine=engine, tablename=SCHEDULER_JOBS_TABLE)

@@ -19,10 +19,7 @@ a database need synchronised clocks (NTP); the default TTL leaves minutes of sla
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -30,51 +27,16 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.defaults import FALLBACK_PERIOD, LOCK_TTL
 from storage.db import as_utc, utcnow
+from storage.holders import holder_is_dead, make_holder
 from storage.models import SourceLock
+from storage.runs import apply_backoff, backoff_until, reap_dead_runs
 
 log = logging.getLogger(__name__)
 
 #: Seconds a lock lives without renewal. A holder renews it every TTL/4.
-DEFAULT_TTL = 300.0
-
-
-def make_holder() -> str:
-    """``host:pid:nonce``: who holds a lock, readable by humans and by `holder_is_dead`."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _parse_holder(holder: str) -> tuple[str, int | None]:
-    host, _, rest = holder.rpartition(":")  # nonce
-    host, _, pid = host.rpartition(":")
-    try:
-        return host, int(pid)
-    except ValueError:
-        return host, None
-
-
-def pid_alive(pid: int) -> bool:
-    """True if a process with this pid exists on this machine (zombies count as dead)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    try:  # a zombie (killed, not yet reaped by its parent) holds nothing any more
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            state = fh.read().rsplit(b")", 1)[1].split()[0]
-        return state not in (b"Z", b"X")
-    except (OSError, IndexError):
-        return True
-
-
-def holder_is_dead(holder: str) -> bool:
-    """Only a holder on this very machine can be known dead before its lock expires."""
-    host, pid = _parse_holder(holder)
-    return host == socket.gethostname() and pid is not None and not pid_alive(pid)
+DEFAULT_TTL = LOCK_TTL
 
 
 @dataclass(frozen=True)
@@ -208,11 +170,9 @@ class Claim:
         """After the crawl: set or clear each source's backoff, then release the locks.
 
         `periods`: seconds between scheduled runs of each source (the backoff unit)."""
-        from storage.runs import apply_backoff
-
         for name in self.sources:
             try:
-                apply_backoff(factory, name, periods.get(name, 3600.0),
+                apply_backoff(factory, name, periods.get(name, FALLBACK_PERIOD),
                               before=self.backoff_before.get(name))
             except Exception as exc:
                 log.warning("source %s: updating its backoff failed: %s", name, exc)
@@ -236,8 +196,6 @@ def claim_sources(factory: sessionmaker[Session], names: list[str], *, respect_b
     With ``exclusive=False`` (workers sharing one Redis frontier are meant to crawl a
     source together) no lock is taken; backoff still applies.
     """
-    from storage.runs import backoff_until, reap_dead_runs
-
     claim = Claim(make_holder(), [], [])
     for name in names:
         until, failures = backoff_until(factory, name)

@@ -82,7 +82,7 @@ class Story(Base):
     )
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     relevance: Mapped[float | None] = mapped_column(Float, nullable=True)
-    # SHA-256 of the normalised words (crawler/dedup.py); "" when too short to identify.
+    # SHA-256 of the normalised words (crawler/text/fingerprints.py); "" when too short to identify.
     fingerprint: Mapped[str] = mapped_column(String(64), default="")
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # packed signature
     guid: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -16,31 +16,18 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.defaults import BACKOFF_CAP
+from crawler.items import RunCounts
 from storage.db import as_utc, utcnow
+from storage.holders import pid_alive
 from storage.models import CrawlRun, Source
 
-#: A dead source is still tried at least once a day (or once a period, if longer).
-BACKOFF_CAP = 24 * 3600.0
 FAILURE_STATUSES = ("failed", "crashed")
-
-
-@dataclass
-class RunCounts:
-    pages: int = 0
-    new: int = 0
-    duplicates: int = 0
-    exists: int = 0
-    rejected: int = 0
-    failed: int = 0
-    empty: int = 0
-    skipped: int = 0
-    errors: list[str] = field(default_factory=list)
 
 
 def ensure_source(session: Session, name: str, url: str) -> Source:
@@ -98,8 +85,6 @@ def finish_run(factory: sessionmaker[Session], run_id: int, status: str, counts:
 # -- runs whose process died ------------------------------------------------------------
 
 def _dead(run: CrawlRun, any_host: bool) -> bool:
-    from storage.locks import pid_alive
-
     if run.host == socket.gethostname() and run.pid is not None:
         if run.pid == os.getpid():
             return False
@@ -227,3 +212,19 @@ def backoff_until(factory: sessionmaker[Session], source: str) -> tuple[datetime
             return None, 0
         until = as_utc(src.backoff_until)
         return (until if until is not None and until > utcnow() else None), (src.consecutive_failures or 0)
+
+
+def last_run_of(factory: sessionmaker[Session], source: str, pid: int,
+                started_after: datetime) -> CrawlRun | None:
+    """The newest run of `source` by process `pid` started after `started_after` (the
+    scheduler's one log line per run), or None if that process ran none."""
+    with factory() as session:
+        return session.scalars(select(CrawlRun).where(
+            CrawlRun.source == source, CrawlRun.pid == pid, CrawlRun.started_at >= started_after,
+        ).order_by(CrawlRun.id.desc()).limit(1)).first()
+
+
+def set_next_run(factory: sessionmaker[Session], source: str, when: datetime | None) -> None:
+    """Record when the scheduler will run `source` next (shown by `defnews sources`)."""
+    with factory.begin() as session:
+        session.execute(update(Source).where(Source.name == source).values(next_run_at=when))

@@ -1,13 +1,13 @@
 """Writing stories: one row per canonical URL, one original per story, one transaction a batch.
 
-``store_records`` applies the three dedup levels of crawler/dedup.py against SQL:
+``store_records`` applies the three dedup levels of crawler/text/fingerprints.py against SQL:
 
 1. URL: the canonical URL is unique; a URL already stored is reported "exists" and
    nothing is written for it (its feed GUID is still remembered).
 2. Exact: the fingerprint of the normalised text is looked up among originals.
 3. Near-duplicate: the record's LSH band hashes are looked up in the bucket index (one
    indexed ``hash IN (...)`` for the whole batch); candidates are confirmed by estimated
-   Jaccard and headline similarity (crawler.dedup.is_same_story).
+   Jaccard and headline similarity (crawler.text.fingerprints.is_same_story).
 
 A duplicate points at the cluster's original (a candidate's own ``duplicate_of`` when it
 has one), so there are never chains. Records of one batch that repeat each other are
@@ -42,11 +42,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.dedup import (
+from crawler.text.fingerprints import (
     DEFAULT_PARAMS,
     DedupKeys,
     DedupParams,
@@ -58,7 +58,8 @@ from crawler.dedup import (
 )
 from crawler.items import Record
 from storage.db import utcnow
-from storage.feed_entries import remember_guids
+from storage.feed_entries import remember_guids, seen_guids
+from storage.learned import record_lines
 from storage.models import Story
 
 STORIES = Story.__table__
@@ -117,24 +118,60 @@ def keys_for(record: Record, params: DedupParams = DEFAULT_PARAMS) -> DedupKeys:
 
 def store_records(factory: sessionmaker[Session], records: Sequence[Record],
                   run_id: int | None = None, params: DedupParams = DEFAULT_PARAMS,
-                  recent_limit: int = RECENT_LIMIT) -> list[Outcome]:
+                  recent_limit: int = RECENT_LIMIT, *,
+                  rejected: Sequence[tuple[str, str, str, int | None]] = (),
+                  learn_source: str | None = None) -> list[Outcome]:
     """Store a batch in one transaction; one Outcome per record, in order.
 
-    Retried whole on deadlock or lock timeout (nothing of a failed attempt is committed).
+    The same transaction remembers the `rejected` feed entries (source, guid, url, None),
+    so the next run does not fetch them again, and, with `learn_source`, counts the lines
+    of the batch's new originals towards that source's learned boilerplate: only new
+    originals teach it, since a republished story's paragraphs recur across stories
+    without being boilerplate. Retried whole on deadlock or lock timeout (nothing of a
+    failed attempt is committed).
     """
-    if not records:
+    if not records and not rejected:
         return []
     keys = [keys_for(r, params) for r in records]
     for attempt in range(RETRIES):
         try:
             with factory.begin() as session:
-                return _store_batch(session.connection(), records, keys, run_id, params,
-                                    recent_limit)
+                outcomes = _store_batch(session.connection(), records, keys, run_id, params,
+                                        recent_limit) if records else []
+                if rejected:
+                    remember_guids(session.connection(), list(rejected), utcnow())
+                if learn_source is not None:
+                    texts = [r.text for r, o in zip(records, outcomes)
+                             if o.status == "new" and o.duplicate_of is None]
+                    if texts:
+                        record_lines(session, learn_source, texts)
+                return outcomes
         except (OperationalError, DBAPIError) as exc:
             if attempt == RETRIES - 1 or not _retryable(exc):
                 raise
             time.sleep(0.05 * 2 ** attempt)
     raise AssertionError("unreachable")
+
+
+def stored_urls(factory: sessionmaker[Session], urls: Iterable[str]) -> set[str]:
+    """The canonical URLs among `urls` that are stored: links to them are not refetched."""
+    wanted = sorted(set(urls))
+    out: set[str] = set()
+    with factory() as session:
+        for chunk in _chunks(wanted):
+            out.update(session.scalars(select(Story.url).where(Story.url.in_(list(chunk)))))
+    return out
+
+
+def newest_originals(factory: sessionmaker[Session], sources: Sequence[str] = (),
+                     limit: int = 50) -> list[Story]:
+    """The `limit` newest original stories (by published date, fetch date when unknown)."""
+    when = func.coalesce(Story.published_at, Story.fetched_at)
+    q = select(Story).where(Story.duplicate_of.is_(None))
+    if sources:
+        q = q.where(Story.source.in_(list(sources)))
+    with factory() as session:
+        return list(session.scalars(q.order_by(when.desc(), Story.id.desc()).limit(limit)))
 
 
 def _retryable(exc: DBAPIError) -> bool:
@@ -482,3 +519,9 @@ def _settle_buckets(conn: Connection, limit: int, new_ids: list[int]) -> None:
             "SELECT hash, band, story_id FROM story_bands_recent WHERE true ORDER BY hash, band "
             "ON CONFLICT DO NOTHING"))
         conn.execute(text("DELETE FROM story_bands_recent"))
+
+
+def known_guids(factory: sessionmaker[Session], source: str, guids: Iterable[str]) -> set[str]:
+    """Feed entries `source` already stored (or rejected): the spider does not refetch them."""
+    with factory() as session:
+        return seen_guids(session, source, guids)

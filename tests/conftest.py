@@ -48,7 +48,7 @@ def pg_url() -> str:
 def pg_schema_url(pg_url: str):
     """A private schema in the shared test database, dropped afterwards: tests never meet
     each other's rows or a half-made schema in `public`."""
-    from tests.aggsite import pg_schema
+    from tests.web.aggsite import pg_schema
 
     with pg_schema(pg_url, f"t_{uuid.uuid4().hex[:12]}") as url:
         yield url
@@ -82,7 +82,7 @@ def unique() -> str:
 
 @pytest.fixture
 def web():
-    from tests.fixtureweb import start_web
+    from tests.web.fixtureweb import start_web
 
     w, sites = start_web()
     try:

@@ -1,4 +1,4 @@
-"""crawler/arabic.py: normalisation for matching and Arabic dates as sites print them."""
+"""crawler/text/arabic.py: normalisation for matching and Arabic dates as sites print them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from crawler.arabic import arabic_ratio, find_dates, hijri_to_gregorian, normalize, parse_date, to_ascii_digits
+from crawler.text.arabic import arabic_ratio, find_dates, hijri_to_gregorian, normalize, parse_date, to_ascii_digits
 
 UTC = timezone.utc
 NOW = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)
@@ -111,8 +111,8 @@ def test_no_date_no_guess():
     assert parse_date("31 فبراير 2023") is None  # no such day
 
 
-# language (crawler/language.py)
-from crawler.language import detect_language, is_arabic  # noqa: E402
+# language (crawler/text/language.py)
+from crawler.text.language import detect_language, is_arabic  # noqa: E402
 
 
 @pytest.mark.parametrize("text, lang", [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -20,7 +22,7 @@ def _seed(db: Path) -> dict[str, int]:
     engine, factory = open_db(f"sqlite:///{db}")
     ids: dict[str, int] = {}
     with factory.begin() as s:
-        def add(key: str, **kw) -> None:  # noqa: ANN003
+        def add(key: str, **kw: Any) -> None:
             st = Story(fetched_at=T0, **kw)
             s.add(st)
             s.flush()

@@ -22,8 +22,8 @@ def templates():
 
 
 def test_copies_are_distinct_stories_of_real_size(templates):
-    from crawler.dedup import compare, dedup_keys
-    from crawler.extract import extract_record
+    from crawler.text.fingerprints import compare, dedup_keys
+    from crawler.text.extract import extract_record
 
     n = len(templates)
     for k in (0, 5):

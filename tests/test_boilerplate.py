@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from crawler.boilerplate import candidate_lines, line_hash, line_key, strip_learned
-from crawler.clean import clean_text
-from storage.boilerplate import learned_lines, record_lines
+from crawler.text.learned import candidate_lines, line_hash, line_key, strip_learned
+from crawler.text.clean import clean_text
+from storage.learned import learned_lines, record_lines
 from storage.db import open_db
 
 PROMO = "لمتابعة آخر أخبار الدفاع والتسليح اشترك في قناة الموقع الرسمية"

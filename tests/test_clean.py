@@ -1,4 +1,4 @@
-"""crawler/clean.py: one case per rule, each failing without its rule; the story stays whole."""
+"""crawler/text/clean.py: one case per rule, each failing without its rule; the story stays whole."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.clean import clean_text, fix_stray_dots
+from crawler.text.clean import clean_text, fix_stray_dots
 
 TITLE = "روسيا قد تنظم مناورة بحرية مشتركة مع كوريا الشمالية والصين"
 SITE = "الموقع العربي للدفاع والتسليح"
@@ -207,9 +207,9 @@ def test_seed_article_cleans_to_its_story():
     assert out == [x.replace(" . ", " ").replace("، . ", "، ") for x in story]
 
 
-# Tree-level cleaning before trafilatura (crawler/extract.py): where links and captions are
+# Tree-level cleaning before trafilatura (crawler/text/extract.py): where links and captions are
 # still visible.
-from crawler.extract import choose_title, drop_related_boxes, parse_tree, prepare_tree, strip_site_name  # noqa: E402
+from crawler.text.extract import choose_title, drop_related_boxes, parse_tree, prepare_tree, strip_site_name  # noqa: E402
 
 
 def _text(tree) -> str:
@@ -262,7 +262,7 @@ def test_title_from_title_tag_when_site_unknown():
 
 
 def test_subheadings_dropped_by_trafilatura_restored():
-    from crawler.extract import restore_subheadings
+    from crawler.text.extract import restore_subheadings
 
     tree = parse_tree(f"<html><body><div class='news-body'><p>{P1}</p><h4>{SUB}</h4><p>{P2}</p></div>"
                       "<h3>الأكثر قراءة</h3><ul><li>خبر</li></ul></body></html>")

@@ -66,7 +66,7 @@ def test_extract_unreadable_file_exits_2(tmp_path):
 
 
 def test_extract_url_fetches_through_scrapy(web, tmp_path):
-    from tests.fixtureweb import ALPHA_ARTICLES
+    from tests.web.fixtureweb import ALPHA_ARTICLES
 
     w, sites = web
     a = ALPHA_ARTICLES[1]

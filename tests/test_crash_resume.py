@@ -4,18 +4,20 @@ killed crawl says it did not finish."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import os
 import signal
 import time
 from pathlib import Path
 
 
-from tests.aggsite import popen, query, start_sites, stop_group, wait_for, write_config
+from tests.web.aggsite import popen, query, start_sites, stop_group, wait_for, write_config
 
 N = 12
 
 
-def _article_hits(web, site) -> int:  # noqa: ANN001
+def _article_hits(web: Any, site: Any) -> int:
     paths = {a.path for a in site.articles}
     return sum(1 for h in web.hits(host=site.site.host) if h.path in paths)
 

@@ -1,4 +1,4 @@
-"""crawler/dates.py: feed > page metadata > date printed near the headline > nothing."""
+"""crawler/text/dates.py: feed > page metadata > date printed near the headline > nothing."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from crawler.dates import parse_machine_date, resolve_date
-from crawler.extract import parse_tree
+from crawler.text.dates import parse_machine_date, resolve_date
+from crawler.text.extract import parse_tree
 
 UTC = timezone.utc
 FETCHED = datetime(2024, 2, 1, 12, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""crawler/dedup.py: the pure keys and the comparison rule, on the labelled Arabic set."""
+"""crawler/text/fingerprints.py: the pure keys and the comparison rule, on the labelled Arabic set."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crawler.dedup import (
+from crawler.text.fingerprints import (
     DEFAULT_PARAMS,
     DedupParams,
     band_hashes,
@@ -121,7 +121,7 @@ def test_hard_negatives_never_match_their_topic(labelled, keyed):
 
 
 def test_headline_is_a_second_signal_only_in_the_borderline_zone():
-    from crawler.dedup import is_same_story, title_similarity
+    from crawler.text.fingerprints import is_same_story, title_similarity
 
     p = DEFAULT_PARAMS
     same_title = title_similarity("قطر تتسلم دفعة جديدة من طائرات تايفون",

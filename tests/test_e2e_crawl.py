@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import run_defnews
-from tests.fixtureweb import config_yaml, expected
+from tests.web.fixtureweb import config_yaml, expected
 
 BOILERPLATE = ("شارك:", "اقرأ أيضا", "جميع الحقوق", "فيسبوك", "بواسطة")
 

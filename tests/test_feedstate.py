@@ -8,8 +8,8 @@ from email.utils import format_datetime
 from pathlib import Path
 
 
-from crawler.feedstate import parse_retry_after
-from tests.aggsite import popen, query, start_sites, stop_group, write_config
+from crawler.middlewares import parse_retry_after
+from tests.web.aggsite import popen, query, start_sites, stop_group, write_config
 from tests.conftest import run_defnews
 
 
@@ -75,7 +75,7 @@ def test_validators_not_saved_when_articles_did_not_make_it(tmp_path: Path) -> N
     or that article would never be fetched again."""
     web, sites = start_sites(("one", "127.0.0.1", 2))
     one = sites["one"]
-    from tests.webserver import Resp
+    from tests.web.server import Resp
 
     broken = one.articles[0].path
     good_handler = one.site.routes[broken]

@@ -6,6 +6,8 @@ and on PostgreSQL (where the lock must also hold across machines).
 
 from __future__ import annotations
 
+from typing import Any
+
 import multiprocessing
 import os
 import subprocess
@@ -18,10 +20,10 @@ import pytest
 from sqlalchemy import delete
 
 from storage.db import open_db, utcnow
-from storage.locks import (Heartbeat, acquire, claim_sources, holder_is_dead, lock_info, make_holder,
-                           release, renew)
+from storage.holders import holder_is_dead, make_holder
+from storage.locks import Heartbeat, acquire, claim_sources, lock_info, release, renew
 from storage.models import SourceLock
-from tests.aggsite import pg_schema, popen, query, start_sites, stop_group, write_config
+from tests.web.aggsite import pg_schema, popen, query, start_sites, stop_group, write_config
 
 
 @pytest.fixture
@@ -90,7 +92,7 @@ def test_heartbeat_keeps_the_lock_alive(sqlite_url: str) -> None:
     engine.dispose()
 
 
-def _race(url: str, source: str, start_at: float, q, done) -> None:  # noqa: ANN001
+def _race(url: str, source: str, start_at: float, q: Any, done: Any) -> None:
     engine, f = open_db(url)
     holder = make_holder()
     while time.time() < start_at:

@@ -1,4 +1,4 @@
-"""crawler/meta.py: the author from JSON-LD, meta tags or the byline, without prefixes."""
+"""crawler/text/meta.py: the author from JSON-LD, meta tags or the byline, without prefixes."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from crawler.extract import parse_tree
-from crawler.meta import clean_author, find_author
+from crawler.text.extract import parse_tree
+from crawler.text.meta import clean_author, find_author
 
 TITLE = "تركيا تختبر بنجاح طائرة مسيرة قتالية بمحرك نفاث"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extract import extract_record
+from crawler.text.extract import extract_record
 
 PAGES = Path(__file__).resolve().parent / "fixtures" / "quality" / "pages"
 NAMES = sorted(p.stem for p in PAGES.glob("*.html"))

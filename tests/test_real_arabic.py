@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extract import extract_record
+from crawler.text.extract import extract_record
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-arabic"
 FETCHED = datetime(2026, 1, 9, tzinfo=timezone.utc)

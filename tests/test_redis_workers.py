@@ -8,7 +8,7 @@ import subprocess
 from collections import Counter
 
 from tests.conftest import ROOT, defnews_cmd
-from tests.fixtureweb import config_yaml, expected
+from tests.web.fixtureweb import config_yaml, expected
 
 
 def test_two_workers_share_the_frontier(web, tmp_path, redis_url, unique):

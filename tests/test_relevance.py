@@ -1,10 +1,10 @@
-"""crawler/relevance.py: defense stories pass, sport and cinema with military words do not."""
+"""crawler/text/relevance.py: defense stories pass, sport and cinema with military words do not."""
 
 from __future__ import annotations
 
 import pytest
 
-from crawler.relevance import THRESHOLD, is_relevant, score
+from crawler.text.relevance import THRESHOLD, is_relevant, score
 
 DEFENSE = [
     ("المغرب يقتني راجمات صواريخ هيمارس الأمريكية",

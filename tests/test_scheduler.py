@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.aggsite import config_text, env, query, start_sites, stop_group, wait_for, write_config
+from tests.web.aggsite import config_text, env, query, start_sites, stop_group, wait_for, write_config
 from tests.conftest import ROOT, defnews_cmd, run_defnews
 
 # Makes `defnews crawl --source <DEFNEWS_TEST_CRASH_SOURCE>` raise inside the crawl, the way
@@ -249,7 +249,7 @@ def test_scheduler_on_postgresql(tmp_path: Path, pg_url: str, unique: str) -> No
     """Job store, locks and run records in PostgreSQL (what a multi-machine setup uses)."""
     from sqlalchemy import create_engine, text
 
-    from tests.aggsite import pg_schema
+    from tests.web.aggsite import pg_schema
 
     web, sites = start_sites(("one", "127.0.0.1", 2))
     with pg_schema(pg_url, f"sched_{unique}") as url:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 import storage.stories as stories
-from crawler.dedup import dedup_keys
+from crawler.text.fingerprints import dedup_keys
 from crawler.items import Record
 from crawler.urls import choose_canonical
 from storage.db import make_engine

@@ -17,7 +17,7 @@ from email.utils import format_datetime
 from datetime import datetime, timezone
 from html import escape
 
-from tests.webserver import Request, Resp, Site, Web
+from tests.web.server import Request, Resp, Site, Web
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any, Iterator
 
-from crawler.arabic import normalize
+from crawler.text.arabic import normalize
 
 _SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "iframe", "head", "title", "select", "option", "button"}
 _BLOCK_TAGS = {

@@ -88,10 +88,10 @@ def drop_related_boxes(tree) -> None:  # noqa: ANN001
 
     Done on the tree, where links are visible: in plain text a list of linked titles and
     a story's sub-heading look alike. A heading alone, or an inline "اقرأ أيضا: <a>"
-    paragraph, is left to crawler.clean.
+    paragraph, is left to crawler.text.clean.
     """
-    from crawler.arabic import normalize
-    from crawler.clean import is_read_also
+    from crawler.text.arabic import normalize
+    from crawler.text.clean import is_read_also
 
     doomed = []
     for el in tree.iter("div", "section", "aside", "ul", "ol", "p", "h2", "h3", "h4", "h5", "h6", "strong", "span"):
@@ -188,7 +188,7 @@ def strip_site_name(title: str, site_name: str) -> str:
     title = " ".join(title.split())
     if not site_name:
         return title
-    from crawler.arabic import normalize
+    from crawler.text.arabic import normalize
 
     site = normalize(site_name)
     parts = _TITLE_SEPARATORS.split(title)
@@ -203,7 +203,7 @@ def strip_site_name(title: str, site_name: str) -> str:
 
 def choose_title(tree, feed_title: str, trafilatura_title: str, site_name: str) -> str:  # noqa: ANN001
     """Feed title > og:title / JSON-LD headline > the <h1> > trafilatura's, site name removed."""
-    from crawler.meta import is_article, json_ld, meta_values
+    from crawler.text.meta import is_article, json_ld, meta_values
 
     if feed_title and feed_title.strip():
         return strip_site_name(feed_title, site_name)
@@ -219,7 +219,7 @@ def choose_title(tree, feed_title: str, trafilatura_title: str, site_name: str) 
         candidates += title_tag_parts(tree, site_name)
     if trafilatura_title:
         candidates.append(trafilatura_title)
-    from crawler.arabic import normalize
+    from crawler.text.arabic import normalize
 
     for c in candidates:
         c = strip_site_name(c, site_name)
@@ -230,7 +230,7 @@ def choose_title(tree, feed_title: str, trafilatura_title: str, site_name: str) 
 
 def title_tag_parts(tree, site_name: str) -> list[str]:  # noqa: ANN001
     """The part of <title> that is the headline: "Site - Headline" or "Headline | Site"."""
-    from crawler.arabic import normalize
+    from crawler.text.arabic import normalize
 
     el = tree.find(".//title")
     text = " ".join((el.text_content() if el is not None else "").split())
@@ -250,7 +250,7 @@ def title_tag_parts(tree, site_name: str) -> list[str]:  # noqa: ANN001
 
 
 def site_name_of(tree, trafilatura_site: str) -> str:  # noqa: ANN001
-    from crawler.meta import json_ld, meta_values
+    from crawler.text.meta import json_ld, meta_values
 
     for v in meta_values(tree, ("og:site_name", "application-name")):
         return v
@@ -277,14 +277,14 @@ def extract_record(
     """Extract one article page; None when the page holds no article text.
 
     ``boilerplate`` are the source's regexes, ``learned`` its learned boilerplate lines
-    (storage.boilerplate.learned_lines). The relevance score is always set; whether a
-    story is kept is the pipeline's decision (crawler.relevance.is_relevant / THRESHOLD).
+    (storage.learned.learned_lines). The relevance score is always set; whether a
+    story is kept is the pipeline's decision (crawler.text.relevance.is_relevant / THRESHOLD).
     """
-    from crawler.clean import clean_text
-    from crawler.dates import resolve_date
-    from crawler.language import detect_language
-    from crawler.meta import find_author, page_lines
-    from crawler.relevance import score
+    from crawler.text.clean import clean_text
+    from crawler.text.dates import resolve_date
+    from crawler.text.language import detect_language
+    from crawler.text.meta import find_author, page_lines
+    from crawler.text.relevance import score
 
     fetched_at = fetched_at or datetime.now(timezone.utc)
     if fetched_at.tzinfo is None:
@@ -302,7 +302,7 @@ def extract_record(
         include_tables=True,
         with_metadata=True,
         deduplicate=False,
-        # Dates come from crawler/dates.py; htmldate's extensive text search would run
+        # Dates come from crawler/text/dates.py; htmldate's extensive text search would run
         # dateparser over every locale (seconds per page, and invented January 1sts).
         date_extraction_params={"extensive_search": False, "original_date": True},
     )

@@ -4,7 +4,7 @@ trafilatura (2.3.1, any precision/recall setting) keeps on Arabic pages: the hea
 as image captions, share bars ("شارك: فيسبوك تويتر واتساب"), "| Facebook" widgets, inline
 "اقرأ أيضا:" links, stray " . " from the markup. Each rule below removes one such kind of
 line and is written for many sites (Arabic and English cues), never for one page. Rules look
-at normalised text (crawler.arabic.normalize) so spelling variants match, and most apply
+at normalised text (crawler.text.arabic.normalize) so spelling variants match, and most apply
 only to short lines: a real paragraph that mentions Facebook or cookies is story.
 """
 
@@ -14,8 +14,8 @@ import re
 from difflib import SequenceMatcher
 from typing import Iterable
 
-from crawler.arabic import find_dates, normalize, words_besides_dates
-from crawler.boilerplate import line_key
+from crawler.text.arabic import find_dates, normalize, words_besides_dates
+from crawler.text.learned import line_key
 
 _WS = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _ZW = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -244,7 +244,7 @@ def clean_text(text: str, *, title: str = "", site_name: str = "",
     """The story's paragraphs, separated by a blank line, without the page's furniture.
 
     ``patterns`` are the source's `boilerplate` regexes (searched in each line);
-    ``learned`` are lines found verbatim in many stories of the source (crawler.boilerplate).
+    ``learned`` are lines found verbatim in many stories of the source (crawler.text.learned).
     """
     compiled = [p if isinstance(p, re.Pattern) else re.compile(p) for p in patterns]
     learned_keys = {line_key(x) for x in learned}
@@ -260,7 +260,7 @@ def clean_text(text: str, *, title: str = "", site_name: str = "",
             continue
         if is_read_also(norm, line):
             # The heading or an inline "اقرأ أيضا: <title>" line. The links under a heading
-            # are removed on the tree (crawler.extract.drop_related_boxes): in plain text
+            # are removed on the tree (crawler.text.extract.drop_related_boxes): in plain text
             # they cannot be told from the sub-heading that may follow.
             continue
         if (is_headline_repeat(norm, norm_title, norm_site) or is_social(norm, line)

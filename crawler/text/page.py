@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from crawler.dedup import dedup_keys
-from crawler.extract import extract_record
-from crawler.relevance import THRESHOLD, score
+from crawler.text.fingerprints import dedup_keys
+from crawler.text.extract import extract_record
+from crawler.text.relevance import THRESHOLD, score
 from crawler.items import Page, Record
 
 log = logging.getLogger(__name__)

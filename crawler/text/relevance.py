@@ -15,7 +15,7 @@ import math
 from collections import Counter
 from functools import lru_cache
 
-from crawler.arabic import normalize
+from crawler.text.arabic import normalize
 
 THRESHOLD = 0.5
 

@@ -41,7 +41,7 @@ from typing import Sequence
 import numpy as np
 from datasketch import MinHash
 
-from crawler.arabic import normalize
+from crawler.text.arabic import normalize
 
 SIGNATURE_DTYPE = np.dtype("<u4")  # datasketch affine32 hash values, little-endian
 MINHASH_SCHEME = "affine32"

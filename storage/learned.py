@@ -7,24 +7,25 @@ parallel workers never lose an increment, on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.boilerplate import DEFAULT_THRESHOLD, candidate_lines
+from crawler.text.learned import DEFAULT_THRESHOLD, candidate_lines
 from storage.models import BoilerplateLine
 
 
-def _insert(session: Session):  # noqa: ANN202
+def _insert(session: Session) -> Callable[..., Any]:
+    """The dialect's INSERT, which has ON CONFLICT (SQLite and PostgreSQL only)."""
     name = session.get_bind().dialect.name
     if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise NotImplementedError(f"boilerplate counts need SQLite or PostgreSQL, not {name}")
-    return insert
+        return pg_insert
+    if name == "sqlite":
+        return sqlite_insert
+    raise NotImplementedError(f"boilerplate counts need SQLite or PostgreSQL, not {name}")
 
 
 def record_lines(session: Session, source: str, texts: Iterable[str], *,
@@ -68,3 +69,10 @@ def learned_lines(session: Session, source: str, *, threshold: int = DEFAULT_THR
         )
     )
     return {r[0] for r in rows}
+
+
+def learned_rules(factory: sessionmaker[Session], source: str, *,
+                  threshold: int = DEFAULT_THRESHOLD) -> set[str]:
+    """`learned_lines` in a session of its own: what a crawl of `source` starts with."""
+    with factory() as session:
+        return learned_lines(session, source, threshold=threshold)

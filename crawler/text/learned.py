@@ -2,7 +2,7 @@
 
 Signatures and promo lines ("تابعوا الموقع على ..." variants, a desk's sign-off) differ per
 source and change over time, so no rule list can hold them; a line found verbatim in many
-stories of one source is furniture. Counting lives in SQL (storage/boilerplate.py); this
+stories of one source is furniture. Counting lives in SQL (storage/learned.py); this
 module decides which lines are candidates and how a line is keyed.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
-from crawler.arabic import normalize
+from crawler.text.arabic import normalize
 
 MIN_CHARS = 12  # shorter lines ("المصدر") are left to the rules
 MAX_CHARS = 300  # longer ones are paragraphs; a paragraph shared by many stories is quoting

@@ -1,4 +1,5 @@
-"""Feed state, Miniflux-style: conditional GET for feeds and Retry-After for everything.
+"""Downloader middlewares. FeedStateMiddleware: conditional GET for feeds (Miniflux-style),
+and Retry-After for every request.
 
 A scheduled aggregator re-reads the same feeds all day; most of the time nothing changed.
 Sending back the feed's ETag / Last-Modified lets the server answer 304 Not Modified, and
@@ -17,7 +18,6 @@ is not retried, the rest of this crawl leaves that host alone, and the source's
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -28,20 +28,14 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 
 from storage.db import open_db, utcnow
-from storage.models import FeedState
+from storage.feed_state import FeedCheck, load_validators, save_checks
+from storage.runs import set_retry_after
 
 log = logging.getLogger(__name__)
 
 #: Longest Retry-After we take literally; beyond it a server is probably confused.
 MAX_RETRY_AFTER = 7 * 24 * 3600.0
 RETRY_AFTER_CODES = (429, 503)
-
-
-@dataclass
-class _Seen:
-    status: int
-    etag: str | None = None
-    last_modified: str | None = None
 
 
 def parse_retry_after(value: str | bytes | None, now: datetime | None = None) -> float | None:
@@ -71,7 +65,7 @@ class FeedStateMiddleware:
         self.crawler = crawler
         self.database: str = crawler.settings.get("DEFNEWS_DATABASE")
         self.validators: dict[str, tuple[str | None, str | None]] = {}
-        self.seen: dict[str, _Seen] = {}
+        self.seen: dict[str, FeedCheck] = {}
         self.blocked: dict[str, datetime] = {}  # host -> not before
         self.factory = None
         self.engine = None
@@ -91,9 +85,7 @@ class FeedStateMiddleware:
             return
         self.source_name: str = source.name
         self.engine, self.factory = open_db(self.database)
-        with self.factory() as session:
-            for st in session.query(FeedState).filter(FeedState.url.in_(list(source.feeds))):
-                self.validators[st.url] = (st.etag, st.last_modified)
+        self.validators.update(load_validators(self.factory, source.feeds))
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.factory is None:
@@ -105,25 +97,11 @@ class FeedStateMiddleware:
             log.info("source %s: feed validators not saved (crawl %s, %d requests gave up): "
                      "the next run fetches the feeds in full", self.source_name, reason, gave_up)
         try:
-            self._save(complete)
+            save_checks(self.factory, self.source_name, self.seen, keep_validators=complete)
         except Exception as exc:  # feed state is an optimisation: never fail a crawl on it
             log.warning("source %s: saving feed state failed: %s", self.source_name, exc)
         finally:
             self.engine.dispose()
-
-    def _save(self, complete: bool) -> None:
-        now = utcnow()
-        with self.factory.begin() as session:
-            for url, seen in self.seen.items():
-                st = session.get(FeedState, url)
-                if st is None:
-                    st = FeedState(url=url, source=self.source_name)
-                    session.add(st)
-                st.source = self.source_name
-                st.last_status = seen.status
-                st.checked_at = now
-                if seen.status == 200 and complete:
-                    st.etag, st.last_modified = seen.etag, seen.last_modified
 
     # -- requests -----------------------------------------------------------------------
     def process_request(self, request: Request, spider: Any = None) -> None:
@@ -151,17 +129,17 @@ class FeedStateMiddleware:
         if request.meta.get("seed") == "feed":
             feed_url = request.meta.get("feed_state_url", request.url)
             if response.status == 304:
-                self.seen[feed_url] = _Seen(304)
+                self.seen[feed_url] = FeedCheck(304)
                 self.crawler.stats.inc_value("defnews/feed_not_modified")
             elif response.status == 200:
                 etag = response.headers.get(b"ETag")
                 modified = response.headers.get(b"Last-Modified")
-                self.seen[feed_url] = _Seen(200, etag.decode("latin-1") if etag else None,
+                self.seen[feed_url] = FeedCheck(200, etag.decode("latin-1") if etag else None,
                                             modified.decode("latin-1") if modified else None)
             elif 300 <= response.status < 400:
                 pass  # a redirect: the final response is recorded under the same feed
             else:
-                self.seen[feed_url] = _Seen(response.status)
+                self.seen[feed_url] = FeedCheck(response.status)
         return response
 
     def _retry_after(self, request: Request, response: Response) -> None:
@@ -179,8 +157,6 @@ class FeedStateMiddleware:
                     until.isoformat(timespec="seconds"))
         self.crawler.stats.inc_value("defnews/retry_after")
         if self.factory is not None:
-            from storage.runs import set_retry_after
-
             try:
                 set_retry_after(self.factory, self.source_name, until)
             except Exception as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from crawler.arabic import arabic_ratio
+from crawler.text.arabic import arabic_ratio
 
 _PERSIAN_URDU = set("پچژگیکۀےٹڈڑں")
 

@@ -1,6 +1,6 @@
 """Small fixture sites for the aggregator tests (scheduler, locks, feed state, crash).
 
-Each site is one host with an RSS feed of a few Arabic articles (from tests/fixtureweb.py)
+Each site is one host with an RSS feed of a few Arabic articles (from tests/web/fixtureweb.py)
 that answers conditional GETs (ETag / Last-Modified -> 304) like a real feed server, and
 articles that can be made slow, so a crawl lasts long enough to overlap or be killed.
 """
@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from tests.conftest import ROOT, defnews_cmd
-from tests.fixtureweb import ALPHA_ARTICLES, BETA_ARTICLES, Article, rss, wp_page
-from tests.webserver import Request, Resp, Site, Web
+from tests.web.fixtureweb import ALPHA_ARTICLES, BETA_ARTICLES, Article, rss, wp_page
+from tests.web.server import Request, Resp, Site, Web
 
 LAST_MODIFIED = "Tue, 12 Sep 2023 13:10:00 GMT"
 

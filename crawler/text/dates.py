@@ -12,8 +12,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
-from crawler.arabic import find_dates, get_zone, normalize, to_ascii_digits, words_besides_dates
-from crawler.meta import headline_index, is_article, json_ld, meta_values, page_lines
+from crawler.text.arabic import find_dates, get_zone, normalize, to_ascii_digits, words_besides_dates
+from crawler.text.meta import headline_index, is_article, json_ld, meta_values, page_lines
 
 _PUBLISHED_KEYS = (
     "article:published_time", "og:article:published_time", "og:published_time",
