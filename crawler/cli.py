@@ -17,6 +17,7 @@ from typing import Sequence, TextIO
 
 from crawler import __version__, defaults
 from crawler.config import Config, ConfigError, SourceConfig, load_config, resolve_config_path, schedule_period
+from crawler.items import Page, SourceRules
 from storage.db import DatabaseError, open_db
 from storage.export import iso, iter_rows, story_query, write_csv, write_jsonl
 from storage.health import source_health
@@ -189,19 +190,18 @@ def cmd_sources(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
-    from crawler.text.extract import extract_record  # heavy: trafilatura
+    from crawler.text.extract import extract_page  # heavy: trafilatura
     from crawler.text.relevance import score
 
     target = args.target
-    tz, patterns, name = "UTC", (), args.source or ""
+    rules = SourceRules()
     if args.source:
         if cfg is None:
             raise UsageError("--source needs a config file (--config)")
         try:
-            src = cfg.source(args.source)
+            rules = cfg.source(args.source).rules()
         except KeyError as exc:
             raise UsageError(f"--source: {exc.args[0]}") from None
-        tz, patterns = src.timezone, tuple(src.boilerplate)
     if target.startswith(("http://", "https://")) and not Path(target).exists():
         body, encoding, url = _fetch_one(target, cfg)
     else:
@@ -216,8 +216,7 @@ def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
             body = gzip.decompress(body)
         encoding = None
         url = args.url or path.resolve().as_uri()
-    record = extract_record(body, url, source=name, encoding=encoding, timezone_name=tz,
-                            boilerplate=patterns)
+    record = extract_page(Page(rules.name, url, url, body, encoding, datetime.now(timezone.utc)), rules)
     if record is None:
         print(f"{target}: no article text found", file=sys.stderr)
         return EXIT_FAILED

@@ -24,6 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler import PROJECT_URL, __version__, defaults
+from crawler.items import SourceRules
 
 DEFAULT_CONFIG = defaults.CONFIG_FILE
 DEFAULT_DATABASE = defaults.DATABASE
@@ -213,6 +214,12 @@ class SourceConfig(BaseModel):
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    def rules(self, learned: frozenset[str] = frozenset()) -> SourceRules:
+        """What extraction needs of this source, the one object the crawl's workers and
+        `defnews extract` both receive; ``learned`` are its learned boilerplate lines."""
+        return SourceRules(name=self.name, timezone=self.timezone, boilerplate=tuple(self.boilerplate),
+                           learned=learned, relevance_filter=self.relevance_filter)
 
 
 class Config(BaseModel):

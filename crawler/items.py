@@ -1,4 +1,5 @@
-"""What travels through the pipeline: a fetched Page, then an extracted Record."""
+"""What travels through the pipeline: a fetched Page with its source's rules, then an
+extracted Record."""
 
 from __future__ import annotations
 
@@ -14,6 +15,18 @@ class FeedMeta:
     published: datetime | None = None  # aware, UTC
     author: str = ""
     guid: str = ""
+
+
+@dataclass(frozen=True)
+class SourceRules:
+    """What extraction needs of one source, in the one shape it has from the config
+    (crawler.config.SourceConfig.rules) to the worker: picklable, sent with every batch."""
+
+    name: str = ""
+    timezone: str = "UTC"
+    boilerplate: tuple[str, ...] = ()  # the source's regexes (config `boilerplate`)
+    learned: frozenset[str] = frozenset()  # its learned boilerplate lines (storage.learned)
+    relevance_filter: bool = False
 
 
 @dataclass

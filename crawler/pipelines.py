@@ -25,7 +25,7 @@ from scrapy.exceptions import DropItem
 
 from crawler import defaults
 from crawler.items import Page, RunCounts
-from crawler.text.page import Processed, SourceRules, process_batch
+from crawler.text.page import Processed, process_batch
 from storage.db import open_db
 from storage.learned import learned_rules
 from storage.runs import finish_run, start_run
@@ -64,10 +64,7 @@ class StorePipeline:
         spider = spider or self.crawler.spider
         self.engine, self.factory = open_db(self.database)
         src = spider.source
-        learned = frozenset(learned_rules(self.factory, src.name))
-        self.rules = SourceRules(name=src.name, timezone=src.timezone,
-                                 boilerplate=tuple(src.boilerplate), learned=learned,
-                                 relevance_filter=src.relevance_filter)
+        self.rules = src.rules(frozenset(learned_rules(self.factory, src.name)))
         # The runner's process pool, shared by every crawler of this process (settings
         # carry it: see crawler.runner.SharedPool); without one, pages are extracted on a
         # thread.

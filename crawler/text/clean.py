@@ -246,12 +246,21 @@ def clean_text(text: str, *, title: str = "", site_name: str = "",
     ``patterns`` are the source's `boilerplate` regexes (searched in each line);
     ``learned`` are lines found verbatim in many stories of the source (crawler.text.learned).
     """
+    return "\n\n".join(line for line, _ in clean_lines(text, title=title, site_name=site_name,
+                                                        patterns=patterns, learned=learned))
+
+
+def clean_lines(text: str, *, title: str = "", site_name: str = "",
+                patterns: Iterable[str | re.Pattern] = (),
+                learned: Iterable[str] = frozenset()) -> list[tuple[str, str]]:
+    """clean_text's paragraphs as (paragraph, its normalised form): the form every later
+    step (relevance, dedup keys, learned lines) would otherwise compute again."""
     compiled = [p if isinstance(p, re.Pattern) else re.compile(p) for p in patterns]
     learned_keys = {line_key(x) for x in learned}
     norm_title = normalize(title)
     norm_site = normalize(site_name)
     lines = [_tidy(x) for x in text.splitlines()]
-    out: list[str] = []
+    out: list[tuple[str, str]] = []
     for line in lines:
         if not line:
             continue
@@ -270,7 +279,7 @@ def clean_text(text: str, *, title: str = "", site_name: str = "",
         if line_key(line) in learned_keys or any(p.search(line) for p in compiled):
             continue
         line = fix_stray_dots(line)
-        if out and normalize(out[-1]) == norm:  # the same paragraph twice in a row
+        if out and out[-1][1] == norm:  # the same paragraph twice in a row
             continue
-        out.append(line)
-    return "\n\n".join(out)
+        out.append((line, norm))
+    return out

@@ -167,16 +167,22 @@ def is_same_story(jaccard: float, title_sim: float, params: DedupParams = DEFAUL
     return jaccard >= params.low_threshold and title_sim >= params.title_threshold
 
 
-def dedup_keys(title: str, text: str, params: DedupParams = DEFAULT_PARAMS) -> DedupKeys:
-    """All dedup keys of one story (pure, picklable: run it in a worker pool)."""
-    tokens = words(text)
+def dedup_keys(title: str, text: str, params: DedupParams = DEFAULT_PARAMS, *,
+               norm_title: str | None = None, norm_text: str | None = None) -> DedupKeys:
+    """All dedup keys of one story (pure, picklable: run it in a worker pool).
+
+    ``norm_title``/``norm_text``: the same, already normalised (the worker has them from
+    cleaning); the story is then not normalised again.
+    """
+    tokens = _WORD.findall(norm_text) if norm_text is not None else words(text)
+    title_words = _WORD.findall(norm_title) if norm_title is not None else words(title)
     shingle_set = shingles(tokens, params.shingle)
     if len(shingle_set) >= params.min_shingles:
         sig = signature(shingle_set, params)
         packed, bands = pack(sig), band_hashes(sig, params)
     else:
         packed, bands = None, ()
-    return DedupKeys(fingerprint(tokens, params), packed, bands, " ".join(words(title)))
+    return DedupKeys(fingerprint(tokens, params), packed, bands, " ".join(title_words))
 
 
 def compare(a: DedupKeys, b: DedupKeys, params: DedupParams = DEFAULT_PARAMS) -> bool:

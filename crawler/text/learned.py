@@ -9,6 +9,7 @@ module decides which lines are candidates and how a line is keyed.
 from __future__ import annotations
 
 import hashlib
+from typing import Iterable
 
 from crawler.text.arabic import normalize
 
@@ -33,12 +34,16 @@ def candidate_lines(text: str) -> dict[str, str]:
     Each line counts once per story, so a line repeated inside one story never looks
     like boilerplate on its own.
     """
+    return candidates_of((raw, line_key(" ".join(raw.split()))) for raw in text.splitlines())
+
+
+def candidates_of(lines: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """candidate_lines of paragraphs given with their key (normalised form), as the worker
+    has them from cleaning: the main process then only counts them."""
     out: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = " ".join(raw.split())
-        key = line_key(line)
+    for raw, key in lines:
         if MIN_CHARS <= len(key) <= MAX_CHARS and len(key.split()) >= MIN_WORDS:
-            out.setdefault(line_hash(line), line)
+            out.setdefault(hashlib.sha256(key.encode("utf-8")).hexdigest(), " ".join(raw.split()))
     return out
 
 

@@ -136,8 +136,13 @@ def _weighted(text: str, index: dict[str, list[Term]], cap: int = 3) -> float:
 
 def score(title: str, text: str) -> float:
     """Defense relevance in [0, 1): 0 for no military vocabulary, above THRESHOLD for defense news."""
+    return score_normalized(normalize(title or ""), normalize(text or ""))
+
+
+def score_normalized(t: str, b: str) -> float:
+    """score() of a title and text already normalised (crawler.text.arabic.normalize):
+    the worker has them from cleaning and does not normalise the story again."""
     pos, neg = _index()
-    t, b = normalize(title or ""), normalize(text or "")
     words = max(1, len(b.split()))
     # Body counts per 300 words so a long story needs more than one passing mention.
     density = 300 / max(300, words)
