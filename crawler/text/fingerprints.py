@@ -39,7 +39,6 @@ from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
-from datasketch import MinHash
 
 from crawler.text.arabic import normalize
 
@@ -107,18 +106,43 @@ def fingerprint(tokens: Sequence[str], params: DedupParams = DEFAULT_PARAMS) -> 
 
 # --- MinHash and LSH -----------------------------------------------------------------
 
+# datasketch's "affine32" MinHash, computed here with numpy: the same hash values (checked
+# against datasketch in tests/test_dedup.py), so stored signatures stay comparable, without
+# importing datasketch, whose package imports scipy (61 MiB in every crawl process).
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+_EMPTY = np.uint32((1 << 32) - 1)
+
+
 @lru_cache(maxsize=8)
-def _template(num_perm: int) -> MinHash:
-    """An empty MinHash whose permutations are generated once per process (they are a
-    pure function of num_perm and the seed; regenerating them costs more than hashing)."""
-    return MinHash(num_perm=num_perm, seed=MINHASH_SEED, scheme=MINHASH_SCHEME)
+def _permutations(num_perm: int, seed: int = MINHASH_SEED) -> tuple[np.ndarray, np.ndarray]:
+    """The affine permutations h -> a*h + b mod 2^32 (odd a: a bijection), drawn as
+    datasketch draws them; once per process (regenerating them costs more than hashing)."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+def _fmix32(hv: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer (wrapping arithmetic), datasketch's pre-mix."""
+    s1, m1, s2, m2, s3 = _FMIX32
+    hv = hv ^ (hv >> s1)
+    hv = hv * m1
+    hv = hv ^ (hv >> s2)
+    hv = hv * m2
+    return hv ^ (hv >> s3)
 
 
 def signature(shingle_set: Sequence[bytes], params: DedupParams = DEFAULT_PARAMS) -> np.ndarray:
-    """MinHash hash values (datasketch, vectorised update_batch) of a shingle set."""
-    m = _template(params.num_perm).copy()
-    m.update_batch(shingle_set)
-    return np.asarray(m.hashvalues, dtype=SIGNATURE_DTYPE)
+    """MinHash hash values of a shingle set: SHA-1's first 4 bytes (little-endian) of each
+    shingle, mixed, permuted, minimum per permutation (datasketch MinHash, affine32)."""
+    a, b = _permutations(params.num_perm)
+    if not shingle_set:
+        return np.full(params.num_perm, _EMPTY, dtype=SIGNATURE_DTYPE)
+    hv = np.fromiter((int.from_bytes(hashlib.sha1(s).digest()[:4], "little") for s in shingle_set),
+                     dtype=np.uint32, count=len(shingle_set)).reshape(-1, 1)
+    phv = _fmix32(hv) * a + b
+    return phv.min(axis=0).astype(SIGNATURE_DTYPE, copy=False)
 
 
 def pack(sig: np.ndarray) -> bytes:
