@@ -111,6 +111,13 @@ def _link_share(el) -> float:  # noqa: ANN001
     return links / max(1, len(text))
 
 
+@lru_cache(maxsize=4096)
+def _opens_related_box(first: str) -> bool:
+    """Whether a block's first text is a related-links heading. Remembered: nested blocks
+    share their first text (div > div > p), and a site repeats its menus on every page."""
+    return is_read_also(normalize(first), first)
+
+
 def drop_related_boxes(tree) -> None:  # noqa: ANN001
     """Remove "اقرأ أيضا" / "مواضيع ذات صلة" boxes: a related-heading followed by links.
 
@@ -119,16 +126,9 @@ def drop_related_boxes(tree) -> None:  # noqa: ANN001
     paragraph, is left to crawler.text.clean.
     """
     doomed = []
-    # Nested blocks share their first text (div > div > p): each distinct one is tested once.
-    opens_box: dict[str, bool] = {}
     for el in tree.iter("div", "section", "aside", "ul", "ol", "p", "h2", "h3", "h4", "h5", "h6", "strong", "span"):
         first = next((t.strip() for t in el.itertext() if t.strip()), "")[:60]  # cheap test first
-        if not first:
-            continue
-        hit = opens_box.get(first)
-        if hit is None:
-            hit = opens_box[first] = is_read_also(normalize(first), first)
-        if not hit:
+        if not first or not _opens_related_box(first):
             continue
         text = " ".join(" ".join(el.itertext()).split())  # spaced: "صلة" + "<a>" must not glue
         if len(text) > 1500:
