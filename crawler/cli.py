@@ -18,6 +18,7 @@ from typing import Sequence, TextIO
 from crawler import __version__, defaults
 from crawler.config import Config, ConfigError, SourceConfig, load_config, resolve_config_path, schedule_period
 from crawler.items import Page, SourceRules
+from crawler.opml import OpmlError, parse_opml, plan_import, sources_opml, sources_yaml, write_sources
 from storage.db import DatabaseError, open_db
 from storage.export import iso, iter_rows, story_query, write_csv, write_jsonl
 from storage.health import source_health
@@ -59,7 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--excel", action="store_true", help="CSV for spreadsheets: BOM, formulas neutralised")
 
     s = sub.add_parser("sources", help="configured sources and their health")
-    s.add_argument("--json", action="store_true")
+    out = s.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true")
+    out.add_argument("--opml", action="store_true", help="print the sources' feeds as OPML 2.0")
+    out.add_argument("--import-opml", metavar="FILE",
+                     help="add the feeds of an OPML file to the config file as sources")
 
     x = sub.add_parser("extract", help="extract, clean, date and score one page")
     x.add_argument("target", metavar="URL|FILE")
@@ -175,6 +180,12 @@ def cmd_export(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def cmd_sources(args: argparse.Namespace, cfg: Config) -> int:
+    if args.opml:
+        sys.stdout.reconfigure(encoding="utf-8")  # the document says it is UTF-8
+        sys.stdout.write(sources_opml(cfg.sources, created=datetime.now(timezone.utc)))
+        return EXIT_OK
+    if args.import_opml:
+        return cmd_import_opml(args, cfg)
     from crawler.report import print_health  # heavy: rich
 
     engine, factory = open_db(cfg.database)
@@ -186,6 +197,42 @@ def cmd_sources(args: argparse.Namespace, cfg: Config) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         print_health(rows, sys.stdout)
+    return EXIT_OK
+
+
+def cmd_import_opml(args: argparse.Namespace, cfg: Config) -> int:
+    """Add an OPML file's new feeds to config.yaml (see crawler/opml.py for why it writes
+    the file); nothing is written when any outline is invalid (exit 2)."""
+    path = Path(args.import_opml)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        plan = plan_import(parse_opml(data, str(path)), cfg, str(path))
+    except OpmlError as exc:
+        raise UsageError(f"--import-opml: {exc}") from None
+    if not args.quiet:
+        for line in plan.skipped:
+            print(f"skipped {line}", file=sys.stderr)
+    if not plan.added:
+        if not args.quiet:
+            print(f"{path}: no new feeds; {args.config_path} unchanged", file=sys.stderr)
+        return EXIT_OK
+    config_path = Path(args.config_path)
+    try:
+        write_sources(config_path, plan.added, str(path))
+    except (OSError, OpmlError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(f"defnews: {config_path}: not written ({reason}); add these under `sources:`:",
+              file=sys.stderr)
+        sys.stdout.write(sources_yaml(plan.added, str(path)))
+        return EXIT_FAILED
+    if not args.quiet:
+        for src in plan.added:
+            print(f"added source {src.entry['name']}: {src.entry['feeds'][0]}")
+        print(f"{len(plan.added)} sources added to {config_path} (defaults apply: schedule, "
+              "timezone UTC, relevance_filter false; edit them there)", file=sys.stderr)
     return EXIT_OK
 
 

@@ -147,6 +147,8 @@ class SourceConfig(BaseModel):
     timezone: str = defaults.TIMEZONE
     relevance_filter: bool = False
     boilerplate: list[str] = []
+    # Stories first seen in the last N hours are re-checked for corrections; 0: never.
+    recheck_hours: float = Field(defaults.RECHECK_HOURS, ge=0, le=24 * 31)
 
     @field_validator("url")
     @classmethod

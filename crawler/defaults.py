@@ -26,6 +26,28 @@ RETRY_HTTP_CODES = (500, 502, 503, 504, 522, 524, 408, 429)
 SCHEDULE = "*/30 * * * *"
 TIMEZONE = "UTC"
 
+# -- OPML import (crawler/opml.py) ---------------------------------------------------------
+#: An OPML file larger than this is not a subscription list (10 MB holds ~50k feeds).
+OPML_MAX_BYTES = 10_000_000
+#: More feeds than this in one import is a mistake or an attack, not a reading list.
+OPML_MAX_FEEDS = 5000
+#: Folders nest one or two deep in real files; deeper is a malformed or hostile one.
+OPML_MAX_DEPTH = 32
+#: Longest source name made from an imported feed's host or title.
+SOURCE_NAME_MAX = 40
+
+# -- corrections (storage/corrections.py, crawler/text/revisions.py) ------------------------
+#: Stories first seen in the last this many hours are re-checked (config.yaml per source:
+#: `recheck_hours`; 0 disables).
+RECHECK_HOURS = 48.0
+#: A story is re-checked at ages RECHECK_MIN_GAP, 2x, 4x, ... seconds: 9 times in 48 hours.
+RECHECK_MIN_GAP = 600.0
+#: At most this many re-checks per source and crawl (the newest stories first).
+RECHECK_LIMIT = 1000
+#: A re-fetched page keeping less than this share of the stored text's words is taken for
+#: a broken page, not a correction: the stored version stays.
+RECHECK_MIN_TEXT_RATIO = 0.5
+
 # -- the store pipeline --------------------------------------------------------------------
 #: Pages stored per database transaction: large enough to amortise the commit, small
 #: enough that a killed crawl loses little (it is refetched on the next run anyway).

@@ -40,6 +40,9 @@ class Page:
     encoding: str | None
     fetched_at: datetime
     feed: FeedMeta | None = None
+    etag: str | None = None  # the response's validators, kept for conditional re-checks
+    last_modified: str | None = None
+    recheck_of: int | None = None  # a stored story's id when this page is its re-check
 
 
 @dataclass
@@ -56,6 +59,9 @@ class Record:
     language: str
     fetched_at: datetime
     relevance: float | None = None
+    page_hash: str = ""  # crawler.text.revisions.version_hash of the page's own headline and text
+    etag: str | None = None  # the page's validators, stored for conditional re-checks
+    last_modified: str | None = None
     guid: str = ""
     site_name: str = ""
     extra: dict = field(default_factory=dict)
@@ -76,4 +82,6 @@ class RunCounts:
     failed: int = 0
     empty: int = 0
     skipped: int = 0
+    updated: int = 0  # stored stories re-checked and found corrected (updated in place)
+    recheck_kept: int = 0  # re-checked pages that gave no or much less text: not used
     errors: list[str] = field(default_factory=list)

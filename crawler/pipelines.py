@@ -24,8 +24,9 @@ from scrapy import Spider
 from scrapy.exceptions import DropItem
 
 from crawler import defaults
-from crawler.items import Page, RunCounts
+from crawler.items import Page, Record, RunCounts
 from crawler.text.page import Processed, process_batch
+from storage.corrections import apply_corrections
 from storage.db import open_db
 from storage.learned import learned_rules
 from storage.runs import finish_run, start_run
@@ -189,7 +190,18 @@ class StorePipeline:
         their dedup bands, the rejected feed entries and the learned-boilerplate counts."""
         records = []
         rejected: list[tuple[str, str, str, int | None]] = []
+        corrections: list[tuple[int, Record]] = []
         for page, res in zip(batch, results):
+            if page.recheck_of is not None:
+                # A stored story fetched again: compared and updated in place, never stored
+                # anew; the relevance filter decided when it was first stored.
+                if res.record is not None and res.status in ("ok", "rejected"):
+                    corrections.append((page.recheck_of, res.record))
+                else:
+                    self.counts.recheck_kept += 1
+                    log.info("source %s: re-check of %s found no article text (%s): stored version kept",
+                             page.source, page.final_url, res.error or res.status)
+                continue
             if res.status == "ok" and res.record is not None:
                 records.append(res.record)
             elif res.status == "rejected":
@@ -212,3 +224,19 @@ class StorePipeline:
             else:
                 self.counts.exists += 1
         self.stats.set_value("defnews/new", self.counts.new)
+        if corrections:
+            self._correct(corrections)
+
+    def _correct(self, corrections: list[tuple[int, Record]]) -> None:
+        """Re-checked stories: updated in place when their publisher changed them
+        (storage/corrections.py), never replaced by a much shorter version."""
+        for (story_id, record), outcome in zip(corrections, apply_corrections(self.factory, corrections)):
+            if outcome == "updated":
+                self.counts.updated += 1
+                log.info("source %s: story %d updated: its page %s changed", self.rules.name,
+                         story_id, record.url)
+            elif outcome == "kept":
+                self.counts.recheck_kept += 1
+                log.warning("source %s: re-check of story %d (%s) gave much less text: stored "
+                            "version kept", self.rules.name, story_id, record.url)
+        self.stats.set_value("defnews/updated", self.counts.updated)

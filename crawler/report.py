@@ -50,6 +50,9 @@ def print_summary(results: Sequence[RunCounts], out: IO[str]) -> None:
     console = Console(file=out, width=max(100, 0), highlight=False, soft_wrap=True)
     console.print(table)
     for r in results:
+        if r.updated:  # corrections found by re-checks (storage/corrections.py)
+            console.print(f"  {r.source}: {r.updated} stored stories updated: corrected at the source",
+                          markup=False)
         for err in r.errors:
             console.print(f"  {err}", markup=False)
 
@@ -111,7 +114,9 @@ def build_feed(stories: Sequence[Story], sources: Sequence[str] = ()) -> FeedGen
     for story in stories:
         fetched = as_utc(story.fetched_at) or utcnow()
         published = as_utc(story.published_at)
-        updated = published or fetched
+        # A story corrected after publishing (storage/corrections.py) is updated then:
+        # readers show an entry again when its <updated> moves.
+        updated = as_utc(getattr(story, "updated_at", None)) or published or fetched
         newest = updated if newest is None or updated > newest else newest
         fe = fg.add_entry(order="append")
         fe.id(xml_safe(story.url))

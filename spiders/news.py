@@ -28,6 +28,7 @@ from crawler import defaults
 from crawler.config import SourceConfig
 from crawler.items import FeedMeta, Page
 from crawler.urls import canonical_url, strip_tracking
+from storage.corrections import stories_to_recheck
 from storage.db import open_db
 from storage.stories import known_guids, stored_urls
 
@@ -150,6 +151,35 @@ class NewsSpider(scrapy.Spider):
     async def start(self) -> Any:
         for req in self.seed_requests():
             yield req
+        for req in self.recheck_requests():
+            yield req
+
+    def recheck_requests(self) -> Iterator[scrapy.Request]:
+        """Stored stories due for a re-check (storage/corrections.py: first seen in the last
+        ``recheck_hours``, at spaced ages): one conditional GET each with the validators
+        the page was stored with. A 304 ends there; a page goes through the pipeline like
+        any article and updates the stored story if its publisher corrected it. Not
+        retried: a failed re-check waits for the story's next re-check moment."""
+        if self.factory is None:
+            return
+        due = stories_to_recheck(self.factory, self.source.name, self.source.recheck_hours)
+        self.crawler.stats.set_value("defnews/rechecks", len(due))
+        for story in due:
+            headers = {}
+            if story.etag:
+                headers["If-None-Match"] = story.etag
+            if story.last_modified:
+                headers["If-Modified-Since"] = story.last_modified
+            yield scrapy.Request(story.url, callback=self.parse_article, errback=self.recheck_failed,
+                                 headers=headers, dont_filter=True,
+                                 meta={"recheck_of": story.story_id, "dont_retry": True,
+                                       "handle_httpstatus_list": [304]})
+
+    def recheck_failed(self, failure: Failure) -> None:
+        """A re-check that got no page (gone, 5xx, timeout): the stored story stands."""
+        self.crawler.stats.inc_value("defnews/recheck_failed")
+        log.info("source %s: re-check of %s failed (%s): stored version kept", self.source.name,
+                 failure.request.url, _reason(failure))
 
     def seed_requests(self) -> Iterator[scrapy.Request]:
         """Feeds and sitemaps first; listing pages once they are all read, so an article
@@ -346,6 +376,9 @@ class NewsSpider(scrapy.Spider):
 
     # -- articles -----------------------------------------------------------------------
     def parse_article(self, response: Response) -> Iterator[Page]:
+        if response.status == 304:  # a re-check (recheck_requests): the stored story stands
+            self.crawler.stats.inc_value("defnews/recheck_unchanged")
+            return
         if not _is_html(response):
             self.crawler.stats.inc_value("defnews/skipped_not_html")
             log.info("source %s: %s skipped: not HTML (%s)", self.source.name, response.url,
@@ -363,6 +396,9 @@ class NewsSpider(scrapy.Spider):
             encoding=_declared_encoding(response),
             fetched_at=datetime.now(timezone.utc),
             feed=feed,
+            etag=_header(response, b"ETag"),
+            last_modified=_header(response, b"Last-Modified"),
+            recheck_of=response.meta.get("recheck_of"),
         )
 
 
@@ -372,6 +408,11 @@ def _reason(failure: Failure) -> str:
     if response is not None:
         return f"HTTP {response.status}"
     return f"{type(value).__name__}: {value}".strip()
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
 
 
 def _is_html(response: Response) -> bool:

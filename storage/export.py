@@ -21,8 +21,10 @@ from sqlalchemy.orm import Session
 from storage.db import as_utc
 from storage.models import Story
 
+# The contract's columns, then ours: updated_at is when a correction of the story was
+# last stored (storage/corrections.py), empty for a story never corrected.
 COLUMNS = ["id", "source", "url", "title", "published_at", "author", "language", "text",
-           "duplicate_of", "fetched_at"]
+           "duplicate_of", "fetched_at", "updated_at"]
 CHUNK = 1000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
@@ -51,7 +53,7 @@ def story_query(*, since: datetime | None = None, until: datetime | None = None,
     return q
 
 
-_DATES = ("published_at", "fetched_at")
+_DATES = ("published_at", "fetched_at", "updated_at")
 
 
 def sqlite_iso(value: str | None) -> str:
@@ -80,11 +82,11 @@ def iter_rows(session: Session, query: Select) -> Iterator[dict]:
         query = query.with_only_columns(*cols, maintain_column_froms=True)
     result = session.execute(query.execution_options(yield_per=CHUNK, stream_results=True))
     convert = sqlite_iso if sqlite else iso
-    pub, fetched = COLUMNS.index("published_at"), COLUMNS.index("fetched_at")
+    dates = [(c, COLUMNS.index(c)) for c in _DATES]
     for row in result.tuples():
         d = dict(zip(COLUMNS, row))
-        d["published_at"] = convert(row[pub])
-        d["fetched_at"] = convert(row[fetched])
+        for name, i in dates:
+            d[name] = convert(row[i])
         yield d
 
 
@@ -103,12 +105,13 @@ def write_csv(rows: Iterable[dict], out: IO[str], *, excel: bool = False) -> int
     n = 0
     if excel:
         for row in rows:
-            writer.writerow([neutralise_formula("" if row[c] is None else str(row[c])) for c in COLUMNS])
+            writer.writerow([neutralise_formula("" if row.get(c) is None else str(row[c])) for c in COLUMNS])
             n += 1
         return n
     # csv writes None as "" and numbers with str(): the cells need no conversion here.
+    # Rows from elsewhere than iter_rows may lack the columns after the contract's.
     for row in rows:
-        writer.writerow([row[c] for c in COLUMNS])
+        writer.writerow([row.get(c) for c in COLUMNS])
         n += 1
     return n
 
@@ -116,6 +119,8 @@ def write_csv(rows: Iterable[dict], out: IO[str], *, excel: bool = False) -> int
 def write_jsonl(rows: Iterable[dict], out: IO[str]) -> int:
     n = 0
     for row in rows:
+        if len(row) != len(COLUMNS):  # not from iter_rows: every column, in order
+            row = {c: row.get(c) for c in COLUMNS}
         out.write(json.dumps(row, ensure_ascii=False))
         out.write("\n")
         n += 1

@@ -87,6 +87,14 @@ class Story(Base):
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # packed signature
     guid: Mapped[str | None] = mapped_column(Text, nullable=True)
     run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Corrections (storage/corrections.py): the page's validators for conditional re-checks,
+    # the hash of the page's own headline and text (crawler/text/revisions.py), and when
+    # and how many times a re-check found the story changed and updated it in place.
+    etag: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_modified: Mapped[str | None] = mapped_column(Text, nullable=True)
+    page_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         # One original per exact text: the exact-level lookup and its race guard in one index.

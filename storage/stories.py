@@ -391,6 +391,7 @@ def _row(p: _Plan, run_id: int | None) -> dict:
         "fetched_at": r.fetched_at, "relevance": r.relevance, "guid": r.guid or None,
         "run_id": run_id, "fingerprint": p.keys.fingerprint, "minhash": p.keys.signature,
         "duplicate_of": p.root if p.status == "duplicate" else None,
+        "page_hash": r.page_hash, "etag": r.etag, "last_modified": r.last_modified,
     }
 
 

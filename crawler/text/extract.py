@@ -34,6 +34,7 @@ from crawler.text.facts import PageFacts, as_facts, decode_html, is_article, par
 from crawler.text.language import detect_language
 from crawler.text.meta import find_author
 from crawler.text.relevance import score_normalized
+from crawler.text.revisions import version_hash
 from crawler.urls import choose_canonical
 
 __all__ = ["Extracted", "choose_title", "decode_html", "drop_related_boxes", "extract", "extract_page",
@@ -363,6 +364,9 @@ def extract(page: Page, rules: SourceRules) -> Extracted | None:
     feed = page.feed
     site_name = site_name_of(facts, fallback.sitename)
     title = choose_title(facts, feed.title if feed else "", fallback.title, site_name)
+    # The page's own headline, which a re-check (no feed entry) sees: what page_hash keeps.
+    page_title = (choose_title(facts, "", fallback.title, site_name)
+                  if feed is not None and feed.title.strip() else title)
     lines = tuple(clean_lines(raw_text, title=title, site_name=site_name,
                               patterns=rules.boilerplate, learned=rules.learned))
     if not lines:
@@ -390,6 +394,7 @@ def extract(page: Page, rules: SourceRules) -> Extracted | None:
         relevance=score_normalized(norm_title, norm_text),
         guid=feed.guid if feed else "",
         site_name=site_name,
+        page_hash=version_hash(page_title.strip(), text),
     )
     return Extracted(record, norm_title, lines)
 

@@ -40,6 +40,7 @@ def process_page(page: Page, rules: SourceRules) -> Processed:
     if out is None:
         return Processed("empty")
     record = out.record
+    record.etag, record.last_modified = page.etag, page.last_modified
     if rules.relevance_filter and (record.relevance or 0.0) < THRESHOLD:
         return Processed("rejected", record)
     record.extra["dedup"] = dedup_keys(record.title, record.text, norm_title=out.norm_title,
