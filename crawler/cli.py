@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     out.add_argument("--import-opml", metavar="FILE",
                      help="add the feeds of an OPML file to the config file as sources")
 
+    w = sub.add_parser("workers", help="workers sharing the Redis frontier: who is alive, what each holds")
+    w.add_argument("--json", action="store_true")
+    w.add_argument("--no-reap", action="store_true",
+                   help="only look: do not hand dead workers' requests back to the queue")
+
     x = sub.add_parser("extract", help="extract, clean, date and score one page")
     x.add_argument("target", metavar="URL|FILE")
     x.add_argument("--url", help="the URL a saved FILE was fetched from")
@@ -150,10 +155,14 @@ def cmd_crawl(args: argparse.Namespace, cfg: Config, log_level: str) -> int:
         claim.finish(factory, {s.name: schedule_period(s.schedule) for s in sources})  # backoff, unlock
         engine.dispose()
     failed_all = all(r.status == "failed" for r in results)
-    any_failed = any(r.status == "failed" or r.failed for r in results)
+    aborted = [r for r in results if r.aborted]
+    any_failed = any(r.status == "failed" or r.failed or r.aborted for r in results)
     if not args.quiet or any_failed:
         print_summary(results, sys.stdout)
-    return EXIT_FAILED if failed_all else EXIT_OK
+    for r in aborted:  # a worker that could not crawl a source says so, and exits 1
+        print(f"defnews: {r.errors[0] if r.errors else f'source {r.source}: the crawl did not complete'}",
+              file=sys.stderr)
+    return EXIT_FAILED if failed_all or aborted else EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace, cfg: Config) -> int:
@@ -197,6 +206,30 @@ def cmd_sources(args: argparse.Namespace, cfg: Config) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         print_health(rows, sys.stdout)
+    return EXIT_OK
+
+
+def cmd_workers(args: argparse.Namespace, cfg: Config) -> int:
+    """Live workers per source, what each holds, and dead workers' requests re-queued."""
+    from redis.exceptions import RedisError
+    from scrapy_redis.connection import get_redis
+
+    from crawler.frontier.status import as_json, inspect_source
+    from crawler.report import print_workers  # heavy: rich
+
+    if not cfg.crawl.redis_url:
+        raise UsageError(f"{args.config_path}: crawl.redis_url: not set, so there are no shared workers")
+    try:
+        server = get_redis(url=cfg.crawl.redis_url)
+        rows = [inspect_source(server, cfg.crawl.redis_prefix, s.name, reap=not args.no_reap)
+                for s in cfg.sources]
+    except RedisError as exc:
+        print(f"defnews: crawl.redis_url {cfg.crawl.redis_url}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(as_json(rows))
+    else:
+        print_workers(rows, sys.stdout)
     return EXIT_OK
 
 
@@ -340,6 +373,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_export(args, cfg)
         if args.command == "sources":
             return cmd_sources(args, cfg)
+        if args.command == "workers":
+            return cmd_workers(args, cfg)
         if args.command == "extract":
             return cmd_extract(args, cfg)
         if args.command == "feed":

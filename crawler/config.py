@@ -123,6 +123,8 @@ class CrawlConfig(BaseModel):
     max_page_bytes: int = Field(defaults.MAX_PAGE_BYTES, gt=0)
     user_agent: str = f"defnews/{__version__} (+{PROJECT_URL})"
     redis_url: str | None = None
+    # Start of every Redis key of this deployment (several can share one Redis database).
+    redis_prefix: str = Field(defaults.REDIS_PREFIX, pattern=r"^[A-Za-z0-9_.:-]*$", max_length=100)
     retries: int = Field(defaults.RETRIES, ge=0, le=20)
 
     @field_validator("redis_url")

@@ -61,11 +61,26 @@ POOL_INFLIGHT = 0
 #: Characters of a story its language is identified on (its first paragraphs).
 LANGUAGE_SAMPLE = 1000
 
-# -- Redis frontier (crawl.redis_url) -------------------------------------------------------
-#: Seconds the shared seen-set lives after a run, so a page that failed is retried later.
-REDIS_SEEN_TTL = 6 * 3600
-#: Seconds a worker waits on an empty shared queue before it closes.
-REDIS_MAX_IDLE = 10
+# -- Redis frontier (crawl.redis_url; crawler/frontier) -------------------------------------
+#: Start of every Redis key (config crawl.redis_prefix): "" keeps scrapy-redis' names,
+#: `<source>:...`.
+REDIS_PREFIX = ""
+#: A worker is dead when it has not renewed its liveness key for this long (seconds). Its
+#: leases then go back to the queue. A thread renews it every TTL/8, so a busy reactor
+#: cannot make a live worker look dead; a SIGKILLed one is noticed within TTL.
+WORKER_TTL = 8.0
+#: How often (seconds) each worker reaps dead workers' leases and wakes its engine when
+#: work appears in the shared queue (Scrapy itself polls every 5 s when idle).
+FRONTIER_POLL = 0.5
+#: A run's keys (its seen-set, seed claim, robots.txt bodies) outlive its last worker by
+#: this long (seconds), for `defnews workers`; the next run starts without them anyway.
+RUN_TTL = 6 * 3600
+#: How long (seconds) Redis may stay unreachable before a worker gives the crawl up.
+REDIS_OUTAGE = 30.0
+#: How long (seconds) a joining worker waits for the run's creator to record it in SQL (the
+#: creator may be waiting for another worker's schema migration); after it, the joiner
+#: records the run itself, as it must when the creator died.
+RUN_RECORD_WAIT = 60.0
 
 # -- unattended runs ------------------------------------------------------------------------
 #: Seconds a source lock lives without renewal; the holder renews it every TTL/4.

@@ -1,4 +1,4 @@
-"""Scrapy extensions: Progress (a live line on a TTY) and SeenSetExpiry (Redis housekeeping).
+"""Scrapy extensions: Progress (a live line on a TTY).
 
 Each is a component with `from_crawler`; one that has nothing to do in a crawl raises
 NotConfigured, so Scrapy leaves it out.
@@ -13,8 +13,6 @@ from typing import Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
-
-from crawler.defaults import REDIS_SEEN_TTL
 
 log = logging.getLogger(__name__)
 
@@ -53,37 +51,3 @@ class Progress:
             self.loop.stop()
         sys.stderr.write("\r\x1b[K")
         sys.stderr.flush()
-
-
-class SeenSetExpiry:
-    """Redis frontier housekeeping for `crawl.redis_url` (scrapy-redis does the sharing).
-
-    scrapy-redis keeps the seen-set when SCHEDULER_PERSIST is on, which several workers need
-    (the first one to finish must not wipe the set the others use). Kept forever, though, it
-    would stop a page that failed once from ever being retried; so the set gets a time to
-    live, renewed by each run: a failed page is tried again on a later run after that time.
-    """
-
-    def __init__(self, crawler: Any, ttl: int) -> None:
-        self.crawler = crawler
-        self.ttl = ttl
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> "SeenSetExpiry":
-        if not crawler.settings.get("REDIS_URL"):
-            raise NotConfigured
-        ext = cls(crawler, crawler.settings.getint("DEFNEWS_REDIS_SEEN_TTL", REDIS_SEEN_TTL))
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
-        return ext
-
-    def spider_closed(self, spider: Any, reason: str = "") -> None:
-        scheduler = getattr(self.crawler.engine, "_slot", None)
-        scheduler = getattr(scheduler, "scheduler", None)
-        df = getattr(scheduler, "df", None)
-        server, key = getattr(df, "server", None), getattr(df, "key", None)
-        if server is None or not key:
-            return
-        try:
-            server.expire(key, self.ttl)
-        except Exception as exc:  # housekeeping must never fail a crawl
-            log.warning("source %s: could not set the expiry of %s: %s", spider.name, key, exc)

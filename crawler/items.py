@@ -43,6 +43,8 @@ class Page:
     etag: str | None = None  # the response's validators, kept for conditional re-checks
     last_modified: str | None = None
     recheck_of: int | None = None  # a stored story's id when this page is its re-check
+    # The shared frontier's claim on the request (crawler/frontier): dropped once stored.
+    lease: bytes | None = None
 
 
 @dataclass
@@ -85,3 +87,6 @@ class RunCounts:
     updated: int = 0  # stored stories re-checked and found corrected (updated in place)
     recheck_kept: int = 0  # re-checked pages that gave no or much less text: not used
     errors: list[str] = field(default_factory=list)
+    # The crawl could not run to its end: it could not start (database, Redis) or lost its
+    # shared frontier. `defnews crawl` then exits 1.
+    aborted: bool = False

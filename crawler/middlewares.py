@@ -92,7 +92,10 @@ class FeedStateMiddleware:
             return
         stats = self.crawler.stats
         gave_up = int(stats.get_value("retry/max_reached", 0) or 0)
-        complete = reason == "finished" and gave_up == 0 and not self.blocked
+        # A shared frontier that Redis lost (crawler/frontier) took queued articles with it:
+        # the feeds must be read in full again.
+        lost = stats.get_value("defnews/frontier_lost")
+        complete = reason == "finished" and gave_up == 0 and not self.blocked and not lost
         if not complete and any(s.status == 200 for s in self.seen.values()):
             log.info("source %s: feed validators not saved (crawl %s, %d requests gave up): "
                      "the next run fetches the feeds in full", self.source_name, reason, gave_up)

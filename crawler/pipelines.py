@@ -24,6 +24,8 @@ from scrapy import Spider
 from scrapy.exceptions import DropItem
 
 from crawler import defaults
+from crawler.frontier import frontier_of, signals as frontier_signals
+from crawler.frontier.run import combined_status
 from crawler.items import Page, Record, RunCounts
 from crawler.text.page import Processed, process_batch
 from storage.corrections import apply_corrections
@@ -51,13 +53,17 @@ class StorePipeline:
         self._to_store: list[tuple[Page, Processed]] = []  # extracted, waiting for the writer
         self._writer: asyncio.Future | None = None
         self._closing = False
+        self._flushing = False  # store partial batches now (the frontier has nothing to hand out)
+        self.frontier: Any = None  # the shared Redis frontier, when there is one
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "StorePipeline":
         s = crawler.settings
-        return cls(s.get("DEFNEWS_DATABASE"), s.getint("DEFNEWS_STORE_BATCH", defaults.STORE_BATCH),
-                   crawler.stats, crawler, pool_batch=s.getint("DEFNEWS_POOL_BATCH", defaults.POOL_BATCH),
-                   max_inflight=s.getint("DEFNEWS_POOL_INFLIGHT", defaults.POOL_INFLIGHT))
+        pipeline = cls(s.get("DEFNEWS_DATABASE"), s.getint("DEFNEWS_STORE_BATCH", defaults.STORE_BATCH),
+                       crawler.stats, crawler, pool_batch=s.getint("DEFNEWS_POOL_BATCH", defaults.POOL_BATCH),
+                       max_inflight=s.getint("DEFNEWS_POOL_INFLIGHT", defaults.POOL_INFLIGHT))
+        crawler.signals.connect(pipeline.flush, signal=frontier_signals.starved)
+        return pipeline
 
     # -- lifecycle ----------------------------------------------------------------------
     # `spider` is optional: Scrapy >= 2.14 no longer passes it (the crawler knows it).
@@ -75,7 +81,11 @@ class StorePipeline:
             workers = getattr(self.pool, "_max_workers", 1) if self.pool is not None else 1
             self.max_inflight = 2 * workers  # one running and one queued per worker
         self.counts.source = src.name
-        self.run_id = start_run(self.factory, src.name, src.url)
+        self.frontier = frontier_of(self.crawler) if self.crawler is not None else None
+        if self.frontier is not None:  # one record for the run, whichever worker creates it
+            self.run_id = self.frontier.record_id(lambda: start_run(self.factory, src.name, src.url))
+        else:
+            self.run_id = start_run(self.factory, src.name, src.url)
 
     async def close_spider(self, spider: Spider | None = None) -> None:
         spider = spider or self.crawler.spider
@@ -97,11 +107,22 @@ class StorePipeline:
         else:
             c.status = "ok"
         c.failed += int(self.stats.get_value("defnews/seed_failed", 0))
+        status, last, workers = c.status, True, None
+        if self.frontier is not None:  # leave the shared run; the last worker closes it
+            left = self.frontier.leave(c.status, {"pages": c.pages, "new": c.new})
+            last, workers = left.last, left.workers
+            if left.last:
+                status = combined_status(list(left.statuses.values()))
+            if self.frontier.lost:  # Redis lost the run: what was queued is gone
+                c.errors.append(f"source {self.rules.name}: {self.frontier.lost}; this worker stopped")
+                c.status = status = "interrupted"
+                c.aborted = True
         # The runner reads the counts back from the stats: the one object, not copies.
         self.stats.set_value("defnews/counts", c)
         self.stats.set_value("defnews/new", c.new)
         if self.run_id is not None:
-            await asyncio.to_thread(finish_run, self.factory, self.run_id, c.status, c)
+            await asyncio.to_thread(finish_run, self.factory, self.run_id, status, c, last=last,
+                                    workers=workers)
         self.engine.dispose()
 
     # -- items --------------------------------------------------------------------------
@@ -109,6 +130,7 @@ class StorePipeline:
         if not isinstance(item, Page):
             raise DropItem(f"not a Page: {type(item).__name__}")
         self.counts.pages += 1
+        self._flushing = False
         self.pending.append(item)
         if len(self.pending) >= self.pool_batch:
             self._submit()
@@ -147,7 +169,17 @@ class StorePipeline:
         for page in batch:
             page.body = b""  # the bytes are done with: only the record is kept
         self._to_store.extend(zip(batch, results))
-        if len(self._to_store) >= self.batch_size:
+        if len(self._to_store) >= self.batch_size or self._flushing:
+            self._start_writer()
+
+    def flush(self) -> None:
+        """The shared frontier has nothing to hand out: extract and store what is held now,
+        since the leases of these pages keep other workers waiting until they are stored."""
+        if self._closing or not (self.pending or self._to_store):
+            return
+        self._flushing = True
+        self._submit()
+        if self._to_store:
             self._start_writer()
 
     def _start_writer(self) -> None:
@@ -157,13 +189,16 @@ class StorePipeline:
     async def _write(self) -> None:
         """The one writer: stores full batches (and at the end what is left), in order."""
         try:
-            while self._to_store and (self._closing or len(self._to_store) >= self.batch_size):
+            while self._to_store and (self._closing or self._flushing or len(self._to_store) >= self.batch_size):
                 chunk = self._to_store[:self.batch_size]
                 del self._to_store[:self.batch_size]
                 started = time.perf_counter()
                 try:
                     await asyncio.to_thread(self._store, [p for p, _ in chunk], [r for _, r in chunk])
-                except Exception as exc:  # reported; the next batch is tried
+                    if self.frontier is not None:  # stored: these requests are finished
+                        self.frontier.ack([p.lease for p, _ in chunk if p.lease])
+                except Exception as exc:  # reported; the next batch is tried (and, with a
+                    # shared frontier, these pages' requests go back to the queue)
                     self.counts.failed += len(chunk)
                     msg = (f"source {self.rules.name}: storing a batch of {len(chunk)} pages failed: "
                            f"{type(exc).__name__}: {exc}")

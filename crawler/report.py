@@ -15,7 +15,7 @@ punctuation and Latin words in their places.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from html import escape
 from typing import IO, Sequence
 
@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crawler import PROJECT_URL, __version__
+from crawler.frontier.status import SourceFrontier
 from crawler.items import RunCounts
 from storage.db import as_utc, utcnow
 from storage.health import FIELDS
@@ -59,7 +60,7 @@ def print_summary(results: Sequence[RunCounts], out: IO[str]) -> None:
 
 # -- the sources' health --------------------------------------------------------------------
 
-HEALTH_COLUMNS = FIELDS + ("backoff_until",)
+HEALTH_COLUMNS = FIELDS + ("backoff_until", "last_run_fetched", "last_run_workers")
 
 
 def print_health(rows: list[dict], out: IO[str]) -> None:
@@ -138,3 +139,30 @@ def write_feed(stories: Sequence[Story], out: IO[str], *, sources: Sequence[str]
     fg = build_feed(stories, sources)
     out.write(fg.atom_str(pretty=True).decode("utf-8"))
     return len(stories)
+
+
+# -- the shared frontier's workers (`defnews workers`) --------------------------------------
+
+def print_workers(rows: Sequence[SourceFrontier], out: IO[str]) -> None:
+    """Per source: the run, the queue, each live worker and what it holds; then the dead
+    workers whose requests were just put back in the queue."""
+
+    def when(ts: float | None) -> str:
+        return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds") if ts else ""
+
+    table = Table(title="defnews workers", title_justify="left")
+    for col in ("source", "run", "queued", "worker", "since", "holds", "seeds", "taken"):
+        table.add_column(col)
+    for r in rows:
+        run = f"{r.run} ({'ended' if r.run_ended else 'live'}, {r.joined} joined)" if r.run else ""
+        if not r.workers:
+            table.add_row(r.source, run, str(r.queued), "(none)", "", "", "", "")
+        for w in r.workers:
+            table.add_row(r.source, run, str(r.queued), w.worker, when(w.since), str(w.holds),
+                          "owner" if w.worker == r.seed_owner else "", str(w.taken))
+    console = Console(file=out, width=160, highlight=False, soft_wrap=True)
+    console.print(table)
+    for r in rows:
+        for w, n in r.requeued_now.items():
+            console.print(f"  {r.source}: worker {w} is gone; {n} of its requests put back in the queue",
+                          markup=False)

@@ -128,11 +128,17 @@ def run_crawl(cfg: Config, sources: list[SourceConfig], *, log_level: str = "WAR
         tame_malloc()
     shared.pool = make_pool(workers)
     crawlers = []
+    broken: dict[str, str] = {}  # source -> why its crawl could not start or run
+
+    def crashed(failure: Any, name: str) -> None:
+        broken[name] = f"source {name}: the crawl could not run: {failure.getErrorMessage()}"
+        log.error("%s", broken[name], exc_info=(failure.type, failure.value, failure.getTracebackObject()))
+
     try:
         for src in sources:
             crawler = process.create_crawler(NewsSpider)
             crawlers.append((src, crawler))
-            process.crawl(crawler, source=src)
+            process.crawl(crawler, source=src).addErrback(crashed, src.name)
         _install_graceful_stop(process)
         process.start(install_signal_handlers=False)
     finally:
@@ -140,7 +146,12 @@ def run_crawl(cfg: Config, sources: list[SourceConfig], *, log_level: str = "WAR
     results = []
     for src, crawler in crawlers:
         counts = crawler.stats.get_value("defnews/counts") if crawler.stats else None
-        results.append(counts if isinstance(counts, RunCounts) else RunCounts(source=src.name, status="failed"))
+        if not isinstance(counts, RunCounts):
+            counts = RunCounts(source=src.name, status="failed")
+        if src.name in broken:
+            counts.status, counts.aborted = "crashed", True
+            counts.errors.insert(0, broken[src.name])
+        results.append(counts)
     return results
 
 

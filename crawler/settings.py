@@ -43,7 +43,7 @@ def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any
         # Conditional GET for feeds, Retry-After; after RetryMiddleware (550) in the
         # response chain so it can stop retries.
         "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.FeedStateMiddleware": 560},
-        "EXTENSIONS": {"crawler.extensions.Progress": 500, "crawler.extensions.SeenSetExpiry": 510},
+        "EXTENSIONS": {"crawler.extensions.Progress": 500},
         "HTTPERROR_ALLOW_ALL": False,
         "DEFNEWS_DATABASE": cfg.database,
         "DEFNEWS_MAX_LISTING_PAGES": c.max_listing_pages,
@@ -53,15 +53,22 @@ def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any
         "DNS_TIMEOUT": min(c.timeout, 20),
     }
     if c.redis_url:
-        # Many workers share one frontier and seen-set through Redis (scrapy-redis).
+        # Many workers share one frontier through Redis: leased requests, one seed fetch
+        # and one seen-set per run (crawler/frontier).
         settings.update(
             {
-                "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
-                "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+                "SCHEDULER": "crawler.frontier.scheduler.FrontierScheduler",
+                "DUPEFILTER_CLASS": "crawler.frontier.dupefilter.RunDupeFilter",
                 "SCHEDULER_PERSIST": True,
                 "REDIS_URL": c.redis_url,
-                "MAX_IDLE_TIME_BEFORE_CLOSE": defaults.REDIS_MAX_IDLE,
-                "DEFNEWS_REDIS_SEEN_TTL": defaults.REDIS_SEEN_TTL,
+                "DEFNEWS_REDIS_PREFIX": c.redis_prefix,
             }
         )
+        settings["SPIDER_MIDDLEWARES"] = {"crawler.frontier.middlewares.FrontierSpiderMiddleware": 10}
+        settings["DOWNLOADER_MIDDLEWARES"] = {
+            **settings["DOWNLOADER_MIDDLEWARES"],
+            "crawler.frontier.middlewares.FrontierDownloaderMiddleware": 50,
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawler.frontier.robots.SharedRobotsTxtMiddleware": 100,
+        }
     return settings

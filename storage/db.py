@@ -10,10 +10,13 @@ from typing import Any
 
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Callable
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -32,6 +35,13 @@ def as_utc(value: datetime | None) -> datetime | None:
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
+
+
+def dialect_insert(bind: Session | Connection) -> Callable[..., Any]:
+    """The dialect's INSERT, which has ON CONFLICT DO NOTHING / DO UPDATE (SQLite and
+    PostgreSQL spell it the same way)."""
+    name = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
+    return postgresql.insert if name == "postgresql" else sqlite.insert
 
 
 def _normalise_url(url: str) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.db import as_utc, utcnow
 from storage.holders import holder_is_dead
 from storage.locks import holders
-from storage.models import Source, Story
+from storage.models import CrawlRun, Source, Story
 
 FIELDS = ("name", "last_run", "status", "last_success", "stories", "failures_in_a_row", "next_run")
 
@@ -65,6 +65,8 @@ def source_health(factory: sessionmaker[Session], sources: Iterable[ConfiguredSo
         by_name = {s.name: s for s in session.scalars(select(Source))}
         counts = dict(session.execute(select(Story.source, func.count()).group_by(Story.source)).all())
         scheduled = scheduled_runs(session)
+        last_ids = select(func.max(CrawlRun.id)).group_by(CrawlRun.source)
+        last_runs = {r.source: r for r in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(last_ids)))}
     running = {name for name, lk in holders(factory).items()
                if lk.expires_at > now and not holder_is_dead(lk.holder)}
     rows = []
@@ -93,6 +95,10 @@ def source_health(factory: sessionmaker[Session], sources: Iterable[ConfiguredSo
             "next_run": _iso(next_run),
             "backoff_until": _iso(backoff),
             "last_error": s.last_error if s else None,
+            # The latest run, whose counts are every worker's when several shared it.
+            "last_run_fetched": last_runs[sc.name].pages if sc.name in last_runs else None,
+            "last_run_new": last_runs[sc.name].new if sc.name in last_runs else None,
+            "last_run_workers": (last_runs[sc.name].workers or 1) if sc.name in last_runs else None,
         })
     return rows
 

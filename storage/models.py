@@ -185,6 +185,8 @@ class CrawlRun(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Workers that shared this run through the Redis frontier (pid/host: the first one).
+    workers: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class SourceLock(Base):

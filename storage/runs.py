@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.defaults import BACKOFF_CAP
 from crawler.items import RunCounts
-from storage.db import as_utc, utcnow
+from storage.db import as_utc, dialect_insert, utcnow
 from storage.holders import pid_alive
 from storage.models import CrawlRun, Source
 
@@ -31,12 +31,14 @@ FAILURE_STATUSES = ("failed", "crashed")
 
 
 def ensure_source(session: Session, name: str, url: str) -> Source:
-    src = session.scalar(select(Source).where(Source.name == name))
-    if src is None:
-        src = Source(name=name, url=url, created_at=utcnow(), consecutive_failures=0)
-        session.add(src)
-        session.flush()
-    elif src.url != url:
+    """The source's row, created if missing. INSERT ... ON CONFLICT DO NOTHING: workers
+    starting together on a new database all get the row, none a unique violation."""
+    insert = dialect_insert(session)
+    session.execute(insert(Source).values(name=name, url=url, created_at=utcnow(),
+                                          consecutive_failures=0)
+                    .on_conflict_do_nothing(index_elements=[Source.name]))
+    src = session.scalars(select(Source).where(Source.name == name)).one()
+    if src.url != url:
         src.url = url
     return src
 
@@ -52,21 +54,31 @@ def start_run(factory: sessionmaker[Session], source: str, url: str) -> int:
         return run.id
 
 
-def finish_run(factory: sessionmaker[Session], run_id: int, status: str, counts: RunCounts) -> None:
-    """Close the run record and update the source's health in one transaction."""
+def finish_run(factory: sessionmaker[Session], run_id: int, status: str, counts: RunCounts, *,
+               last: bool = True, workers: int | None = None) -> None:
+    """Add a worker's counts to the run record; the last (or only) worker of the run also
+    closes it and updates the source's health, in the same transaction.
+
+    Counts are added in SQL (``pages = pages + n``), so workers sharing one run (Redis
+    frontier) can finish at the same moment without losing each other's numbers."""
     now = utcnow()
     with factory.begin() as session:
-        run = session.get(CrawlRun, run_id)
-        if run is None:
+        done = session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(
+            pages=CrawlRun.pages + counts.pages, new=CrawlRun.new + counts.new,
+            duplicates=CrawlRun.duplicates + counts.duplicates,
+            rejected=CrawlRun.rejected + counts.rejected, failed=CrawlRun.failed + counts.failed))
+        if done.rowcount == 0:
+            return
+        run = session.get(CrawlRun, run_id, populate_existing=True)
+        if counts.errors:
+            error = "\n".join(([run.error] if run.error else []) + counts.errors)
+            run.error = error[:10000]
+        if workers is not None:
+            run.workers = workers
+        if not last:
             return
         run.ended_at = now
         run.status = status
-        run.pages = counts.pages
-        run.new = counts.new
-        run.duplicates = counts.duplicates
-        run.rejected = counts.rejected
-        run.failed = counts.failed
-        run.error = "\n".join(counts.errors)[:10000] or None
         src = session.scalar(select(Source).where(Source.name == run.source))
         if src is not None:
             src.last_run_at = now
