@@ -76,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--url", help="the URL a saved FILE was fetched from")
     x.add_argument("--source", metavar="NAME", help="apply this source's settings")
     x.add_argument("--json", action="store_true")
+    x.add_argument("--explain", "-v", action="store_true",
+                   help="show, line by line, what cleaning dropped and by which rule")
 
     f = sub.add_parser("feed", help="write an Atom feed of the newest original stories")
     f.add_argument("--out", required=True, help="file path, or - for stdout")
@@ -270,7 +272,7 @@ def cmd_import_opml(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
-    from crawler.text.extract import extract_page  # heavy: trafilatura
+    from crawler.text.extract import CleaningTrace, explain_cleaning, extract_page  # heavy: trafilatura
     from crawler.text.relevance import score
 
     target = args.target
@@ -296,8 +298,12 @@ def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
             body = gzip.decompress(body)
         encoding = None
         url = args.url or path.resolve().as_uri()
-    record = extract_page(Page(rules.name, url, url, body, encoding, datetime.now(timezone.utc)), rules)
+    trace: list[CleaningTrace] = []
+    record = extract_page(Page(rules.name, url, url, body, encoding, datetime.now(timezone.utc)), rules, trace)
+    explained = explain_cleaning(trace[-1]) if getattr(args, "explain", False) and trace else []
     if record is None:
+        if explained:
+            print("\n".join(explained), file=sys.stderr)
         print(f"{target}: no article text found", file=sys.stderr)
         return EXIT_FAILED
     rel = record.relevance if record.relevance is not None else score(record.title, record.text)
@@ -307,11 +313,15 @@ def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
                "language": record.language, "text": record.text, "duplicate_of": None,
                "fetched_at": iso(record.fetched_at), "relevance": rel,
                "date_source": record.date_source}
+        if explained:
+            obj["explain_cleaning"] = explained
         print(json.dumps(obj, ensure_ascii=False, indent=2))
     else:
         print(f"url:          {record.url}\ntitle:        {record.title}\n"
               f"published_at: {record.published_at.isoformat() if record.published_at else ''} ({record.date_source})\n"
               f"author:       {record.author}\nlanguage:     {record.language}\nrelevance:    {rel:.3f}\n\n{record.text}")
+        if explained:
+            print("\n" + "\n".join(explained))
     return EXIT_OK
 
 

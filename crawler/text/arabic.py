@@ -241,8 +241,15 @@ def _build(text: str, y: int, mo: int, d: int, start: int, end: int, tz: tzinfo,
         h, mi, s, zone = t
         local = datetime(day.year, day.month, day.day, h, mi, s, tzinfo=zone or tz)
     else:
-        local = datetime(day.year, day.month, day.day, tzinfo=tz)
+        local = day_at_utc_midnight(day)
     return FoundDate(local.astimezone(timezone.utc), start, end, t is not None, kind)
+
+
+def day_at_utc_midnight(day: date) -> datetime:
+    """A date printed without a time of day (CONTRACT.md, export columns): it keeps its
+    calendar day, stored at 00:00 UTC. Reading it as midnight in the source's zone would
+    move every such story east of Greenwich to the day before."""
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
 
 
 def find_dates(text: str, *, tz: str | tzinfo | None = "UTC",
@@ -296,8 +303,8 @@ def find_dates(text: str, *, tz: str | tzinfo | None = "UTC",
             continue
         mo = greg.get(_SPACES.sub(" ", m.group("month").lower()))
         if mo:
-            local = datetime(int(m.group("year")), mo, 1, tzinfo=zone)
-            found.append(FoundDate(local.astimezone(timezone.utc), m.start(), m.end(), False, "month"))
+            local = day_at_utc_midnight(date(int(m.group("year")), mo, 1))
+            found.append(FoundDate(local, m.start(), m.end(), False, "month"))
             taken.append((m.start(), m.end()))
     if now is not None:
         for m in _RELATIVE.finditer(norm):

@@ -9,10 +9,12 @@ read from text is never mistaken for one the publisher declared.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
-from crawler.text.arabic import find_dates, get_zone, normalize, to_ascii_digits, words_besides_dates
+from crawler.text.arabic import (day_at_utc_midnight, find_dates, get_zone, normalize, to_ascii_digits,
+                                 words_besides_dates)
+from crawler.text.clean import is_meta_composite
 from crawler.text.facts import as_facts
 from crawler.text.meta import headline_index
 
@@ -23,19 +25,26 @@ _PUBLISHED_KEYS = (
     "dc.date", "dcterms.created", "date", "article_date_original", "cxenseparse:recs:publishtime",
 )
 _ISO_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_DAY_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EARLIEST = datetime(1990, 1, 1, tzinfo=timezone.utc)
 
 
 def parse_machine_date(value: str, tz: str = "UTC") -> datetime | None:
     """An ISO-8601, RFC 2822 or printed date from metadata, as aware UTC; None if unreadable.
 
-    A value without a zone is read in the source's timezone (DESIGN.md, decision 5).
+    A time of day without a zone is read in the source's timezone; a day alone
+    ("2023-11-05") keeps its calendar day at 00:00 UTC (CONTRACT.md, export columns).
     """
     value = to_ascii_digits(value.strip())
     if not value:
         return None
     zone = get_zone(tz)
     d: datetime | None = None
+    if _DAY_ONLY.match(value):
+        try:
+            return day_at_utc_midnight(date.fromisoformat(value[:10]))
+        except ValueError:
+            return None
     if _ISO_LIKE.match(value):
         v = value.replace(" ", "T", 1) if re.match(r"^\d{4}-\d{2}-\d{2} \d", value) else value
         v = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", v)  # +0300 -> +03:00
@@ -111,8 +120,9 @@ def printed_date(tree, *, title: str, tz: str, fetched_at: datetime,  # noqa: AN
         if len(line) > 160:
             continue
         found = [f for f in find_dates(line, tz=tz, now=fetched_at) if f.kind != "month"]
-        # A dateline is a date and date words, maybe a byline ("كتب: أحمد علي - 5 سبتمبر").
-        if not found or len(words_besides_dates(line, found)) > 4:
+        # A dateline is a date and date words, maybe a byline ("كتب: أحمد علي - 5 سبتمبر"),
+        # or metadata segments around the date: "كتب: … | الأحد 5 نوفمبر 2023 | المشاهدات: 532".
+        if not found or (len(words_besides_dates(line, found)) > 4 and not is_meta_composite(line)):
             continue
         best = next((f for f in found if f.kind != "hijri"), found[0])
         if _plausible(best.value, fetched_at):

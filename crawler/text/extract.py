@@ -17,18 +17,19 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import cached_property, lru_cache
 from typing import Callable, Iterable
 
+from lxml import etree
 from trafilatura import bare_extraction
 from trafilatura.metadata import extract_metadata
 from trafilatura.settings import Extractor
 
 from crawler.items import FeedMeta, Page, Record, SourceRules
 from crawler.text.arabic import normalize
-from crawler.text.clean import clean_lines, is_read_also
+from crawler.text.clean import Verdict, format_verdicts, is_ad_label, is_read_also, judge_lines, kept_lines
 from crawler.text.dates import resolve_date
 from crawler.text.facts import PageFacts, as_facts, decode_html, is_article, parse_tree
 from crawler.text.language import detect_language
@@ -37,8 +38,9 @@ from crawler.text.relevance import score_normalized
 from crawler.text.revisions import version_hash
 from crawler.urls import choose_canonical
 
-__all__ = ["Extracted", "choose_title", "decode_html", "drop_related_boxes", "extract", "extract_page",
-           "extract_record", "parse_tree", "prepare_tree", "rel_canonical", "restore_subheadings",
+__all__ = ["CleaningTrace", "Extracted", "choose_title", "decode_html", "drop_related_boxes", "extract", "extract_page",
+           "explain_cleaning", "extract_record", "extract_with_trace", "parse_tree", "prepare_tree",
+           "recover_story_blocks", "rel_canonical", "restore_subheadings",
            "site_name_of", "strip_site_name"]
 
 # Dates come from crawler/text/dates.py; htmldate's extensive text search would run
@@ -117,14 +119,28 @@ _CAPTIONS = ("//figcaption | //*[contains(@class, 'caption')][not(.//p) and not(
              " and string-length(normalize-space(.)) < 400]")
 
 
+_BLOCK_IN_CELL = " or ".join(f"self::{t}" for t in ("p", "div", "ul", "ol", "blockquote", "h1", "h2", "h3", "h4"))
+LONG_CELL = 300  # characters: a cell this long holds prose (a story), not a datum
+
+
 def is_layout_table(table) -> bool:  # noqa: ANN001
-    """A table used to lay the page out (old Arabic sites), not to hold data: it nests
-    another table or its cells hold paragraphs and blocks."""
-    return bool(table.xpath(".//table")) or bool(
-        table.xpath("./tr/td/*[self::p or self::div or self::ul or self::ol or self::blockquote"
-                    " or self::h1 or self::h2 or self::h3 or self::h4]"
-                    " | ./tbody/tr/td/*[self::p or self::div or self::ul or self::ol or self::blockquote"
-                    " or self::h1 or self::h2 or self::h3 or self::h4]"))
+    """A table used to lay the page out (old Arabic sites), not to hold data.
+
+    It nests another table, or its cells hold paragraphs and blocks, or one cell holds
+    prose (paragraphs split by <br> inside <font>), or it is not a grid at all: one row of
+    cells (a bar: date | menu) or one cell per row (a column of blocks). A data table has
+    rows and columns of short cells; a lone framed paragraph (a pull quote) is left alone.
+    """
+    if table.xpath(".//table") or table.xpath(f"./tr/td/*[{_BLOCK_IN_CELL}] | ./tbody/tr/td/*[{_BLOCK_IN_CELL}]"):
+        return True
+    rows = table.xpath("./tr | ./tbody/tr | ./thead/tr")
+    cells = [r.xpath("./td | ./th") for r in rows]
+    if not rows or (len(rows) == 1 and len(cells[0]) <= 1):
+        return bool(table.xpath(".//td//br | .//th//br"))  # lines split by <br>: a block; else a pull quote
+    if len(rows) == 1 or all(len(c) <= 1 for c in cells):
+        return True
+    return any(len(" ".join(td.text_content().split())) > LONG_CELL and td.xpath(".//br")
+               for row in cells for td in row)
 
 
 def _link_share(el) -> float:  # noqa: ANN001
@@ -176,7 +192,13 @@ def prepare_tree(tree):  # noqa: ANN001, ANN201
 
 
 def prepare_in_place(tree):  # noqa: ANN001, ANN201
-    """The page made for trafilatura and the rules, in place (the crawl's path: no copy).
+    """The page made for trafilatura and the rules, in place (the crawl's path: no copy)."""
+    prepare_counting_tables(tree)
+    return tree
+
+
+def prepare_counting_tables(tree) -> int:  # noqa: ANN001
+    """prepare_in_place, answering how many layout tables became plain blocks.
 
     Image captions go: a caption is not the story (CONTRACT.md), and on Arabic sites it
     usually repeats the headline. Related-link boxes go (drop_related_boxes). Layout tables
@@ -198,18 +220,61 @@ def prepare_in_place(tree):  # noqa: ANN001, ANN201
             el.tag = "div"
             for attr in ("width", "colspan", "rowspan", "cellpadding", "cellspacing", "border"):
                 el.attrib.pop(attr, None)
-    return tree
+    return len(owned)
+
+
+_VISIBLE = etree.XPath(".//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)"
+                       " and not(ancestor::template)]")
 
 
 def _block_text(el) -> str:  # noqa: ANN001
     return " ".join(el.text_content().split())
 
 
-def _sibling_with_text(el, forward: bool):  # noqa: ANN001, ANN202
-    sib = el.getnext() if forward else el.getprevious()
-    while sib is not None and not _block_text(sib):
-        sib = sib.getnext() if forward else sib.getprevious()
-    return sib
+def _visible_text(el) -> str:  # noqa: ANN001
+    """What a reader sees of a block: its text without the code of <script>/<style>
+    (slower than _block_text: only where code would pass for prose)."""
+    return " ".join("".join(_VISIBLE(el)).split())
+
+
+_LEAF_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "dd", "div")
+_SKIPPABLE_WORDS = 4  # an ad label, an empty image block or a lone credit between two parts of a story
+
+
+def _leaves(el) -> list[str]:  # noqa: ANN001
+    """Texts of the innermost blocks under ``el`` (``el`` itself if it has none), in order."""
+    out = []
+    for x in el.iter(*_LEAF_TAGS):
+        if x is not el and any(True for _ in x.iterchildren(*_LEAF_TAGS)):
+            continue
+        if x is el and any(True for _ in el.iter(*_LEAF_TAGS) if _ is not el):
+            continue
+        t = _visible_text(x)
+        if t:
+            out.append(t)
+    whole = _visible_text(el)
+    return out or ([whole] if whole else [])
+
+
+def _neighbour_text(el, forward: bool, keys: list[str], levels: int = 1) -> str | None:  # noqa: ANN001
+    """The text block next to ``el`` in reading order: its sibling, else (up to ``levels``
+    parents up) the parent's sibling, skipping ad breaks and empty blocks ("- إعلان -").
+    A container's edge paragraph is found among ``keys`` (the extracted lines) by how the
+    container's text begins or ends, without walking it. A heading of a box (inside
+    <header>, <aside>, <nav>) has no story neighbours."""
+    node = el
+    for _ in range(levels + 1):
+        sib = node.getnext() if forward else node.getprevious()
+        while sib is not None:
+            text = _block_text(sib)
+            if text and not is_ad_break(sib, text):
+                edge = [k for k in keys if k and (text.startswith(k) if forward else text.endswith(k))]
+                return max(edge, key=len) if edge else text
+            sib = sib.getnext() if forward else sib.getprevious()
+        node = node.getparent()
+        if node is None or node.tag in ("body", "html", "header", "aside", "nav", "footer", "figure"):
+            return None
+    return None
 
 
 def restore_subheadings(tree, text: str) -> str:  # noqa: ANN001
@@ -218,6 +283,8 @@ def restore_subheadings(tree, text: str) -> str:  # noqa: ANN001
     On templates it does not recognise, trafilatura's fallback keeps the paragraphs and
     loses the <h2>-<h6> between them. A heading whose neighbours on both sides are two
     consecutive paragraphs of the extracted text belongs to the story: it is inserted there.
+    The neighbours are found across an ad break: a heading opening the block after it has
+    no sibling before it, its neighbour is the last paragraph before the break.
     """
     lines = text.split("\n")
     keys = [" ".join(x.split()) for x in lines]
@@ -226,10 +293,9 @@ def restore_subheadings(tree, text: str) -> str:  # noqa: ANN001
         head = _block_text(h)
         if not (2 < len(head) <= 150) or head in present:
             continue
-        prev, nxt = _sibling_with_text(h, False), _sibling_with_text(h, True)
-        if prev is None or nxt is None:
+        a, b = _neighbour_text(h, False, keys), _neighbour_text(h, True, keys)
+        if a is None or b is None:
             continue
-        a, b = _block_text(prev), _block_text(nxt)
         for i in range(len(keys) - 1):
             if keys[i] == a and keys[i + 1] == b:
                 lines.insert(i + 1, head)
@@ -237,6 +303,126 @@ def restore_subheadings(tree, text: str) -> str:  # noqa: ANN001
                 present.add(head)
                 break
     return "\n".join(lines)
+
+
+_SENTENCE_END = re.compile(r"[.!?؟…»\"”)]\s*$")
+
+
+def _is_prose(text: str) -> bool:
+    """A paragraph of running text: a dozen words or more ending a sentence, or a long one."""
+    n = len(text.split())
+    return n >= 25 or (n >= 12 and bool(_SENTENCE_END.search(text)))
+
+
+def _prose_blocks(el) -> list[str] | None:  # noqa: ANN001
+    """The paragraphs of ``el`` if it is story text (paragraphs and sub-headings, few links),
+    else None. Forms, menus and link lists are never story text."""
+    if el.tag in ("form", "nav", "aside", "header", "footer", "ul", "ol", "table") or el.xpath(".//form | .//h1"):
+        return None
+    if _link_share(el) > 0.1:
+        return None
+    leaves = _leaves(el)
+    kinds = [_is_prose(t) for t in leaves]
+    if not any(kinds):
+        return None
+    heads = {_block_text(h) for h in el.iter("h2", "h3", "h4", "h5", "h6", "b", "strong")}
+    if all(k or t in heads for k, t in zip(kinds, leaves)):
+        return leaves
+    return None
+
+
+def _find_block(tree, keys: list[str]):  # noqa: ANN001, ANN202
+    """The innermost block holding the first of ``keys`` (lines of trafilatura's text)
+    found on the page, in one walk; None when none is a block of its own."""
+    wanted = {k: i for i, k in enumerate(keys)}
+    best, best_i = None, len(keys)
+    for el in tree.iter("p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "div", "td", "dd"):
+        if el.tag in ("div", "td", "dd") and any(True for _ in el.iterchildren(*_LEAF_TAGS)):
+            continue
+        i = wanted.get(_block_text(el), len(keys))
+        if i < best_i:
+            best, best_i = el, i
+            if i == 0:
+                break
+    return best
+
+
+_AD_CLASS = re.compile(r"(?:^|[-_\s])(?:ad|ads|adv|advert|advertisement|adsense|dfp|gpt|banner|sponsor)(?:[-_\s\d]|$)", re.I)
+
+
+def is_ad_break(el, text: str | None = None) -> bool:  # noqa: ANN001
+    """An ad slot between two parts of a story: an ad label ("- إعلان -", "Advertisement"),
+    an ad container by its class or id, or an ad tag (<ins class=adsbygoogle>, <amp-ad>).
+    Never a block with more text than a label: a story block may carry any class."""
+    text = _block_text(el) if text is None else text
+    if len(text) > 60:
+        return False
+    label = normalize(text)
+    if label and is_ad_label(label):
+        return True
+    if _AD_CLASS.search(f"{el.get('class') or ''} {el.get('id') or ''}"):
+        return True
+    return bool(el.xpath(".//ins | .//amp-ad | self::ins | self::amp-ad"))
+
+
+def _cms_split(sib, node) -> bool:  # noqa: ANN001
+    """An intro block beside a full-text block: the CMS (Joomla, K2) cut one story in two."""
+    return "intro" in (sib.get("class") or "").lower() and "full" in (node.get("class") or "").lower()
+
+
+def _story_siblings(anchor, present: set[str], levels: int = 2) -> list[str]:  # noqa: ANN001
+    """Story paragraphs before ``anchor`` that trafilatura left out or put at the end.
+
+    Prose blocks of the same kind (a <div> beside a <div>, a <p> beside a <p>), going past
+    ad labels and empty blocks, up to ``levels`` parents up; the first block that is
+    neither ends the search (a caption, a byline, a comment form, a box of links). A block
+    is taken when trafilatura kept it elsewhere in the text, when an ad break stands
+    between it and the story, or when the CMS split the story into intro and full text:
+    a summary or standfirst above a story is prose too, and is not the story (Zyte pages).
+    """
+    found: list[str] = []
+    node = anchor
+    for _ in range(levels + 1):
+        sib = node.getprevious()
+        crossed_ad = False
+        while sib is not None:
+            text = _block_text(sib)
+            ad = is_ad_break(sib, text)
+            if not text or len(text.split()) <= _SKIPPABLE_WORDS or ad:
+                crossed_ad = crossed_ad or (ad and (bool(text) or len(sib) > 0))  # an empty <div class=sponsor> is no break
+                sib = sib.getprevious()
+                continue
+            blocks = _prose_blocks(sib) if sib.tag == node.tag else None
+            if blocks is None or not (crossed_ad or _cms_split(sib, node) or all(b in present for b in blocks)):
+                return found
+            found = blocks + found
+            sib = sib.getprevious()
+        node = node.getparent()
+        if node is None or node.tag in ("body", "html") or node.xpath(".//h1"):
+            return found
+    return found
+
+
+def recover_story_blocks(tree, text: str) -> tuple[str, list[str]]:  # noqa: ANN001
+    """Put the story back in reading order and whole: (text, the lines put at the front).
+
+    trafilatura picks one container by its class ("fulltext", "article-body"): a story
+    split in two by an ad break, or a Joomla K2 intro kept in a sibling block, loses its
+    opening paragraphs, and trafilatura's own fallback may append them at the end. Lines
+    The prose blocks just before the first line (siblings, past ad labels) are put at the
+    front, taken from the end if trafilatura appended them there. Only before: after the
+    story come author notes, disclaimers and related stories that also read as prose
+    (measured on the Zyte pages).
+    """
+    lines = [x for x in text.split("\n") if x.strip()]
+    if not lines:
+        return text, []
+    keys = [" ".join(x.split()) for x in lines]
+    present = set(keys)
+    first = _find_block(tree, keys[:3])
+    before = _story_siblings(first, present) if first is not None else []
+    moved = {t for t in before if t in present}  # found at the wrong end: moved to the front
+    return "\n".join(before + [k for k in keys if k not in moved]), before
 
 
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:«»•·]{1,2}\s+")
@@ -325,6 +511,28 @@ def site_name_of(tree, trafilatura_site: str | Callable[[], str]) -> str:  # noq
 
 
 @dataclass(frozen=True)
+class CleaningTrace:
+    """What cleaning did to one page, for `defnews extract --explain`: the lines put back
+    from the page (story blocks before an ad break), then every line of trafilatura's text
+    with the rule that dropped it ("" when kept), and where the date came from."""
+
+    recovered: tuple[str, ...] = ()
+    verdicts: tuple[Verdict, ...] = ()
+    date_source: str = "none"
+
+
+def explain_cleaning(trace: CleaningTrace, width: int = 100) -> list[str]:
+    """The printable cleaning section of --explain, one row per line of text."""
+    rows = ["== cleaning: each line of the extracted text, kept or dropped and by which rule =="]
+    rows += [f"{'add':<5}{'recovered':<17}{x[:width]}" for x in trace.recovered]
+    rows += format_verdicts(list(trace.verdicts), width)
+    kept = sum(1 for v in trace.verdicts if not v.rule)
+    rows.append(f"-- {kept} kept, {len(trace.verdicts) - kept} dropped, {len(trace.recovered)} recovered;"
+                f" date from: {trace.date_source}")
+    return rows
+
+
+@dataclass(frozen=True)
 class Extracted:
     """A Record and the normalised forms computed on the way, for what comes after
     extraction in the worker (relevance, dedup keys, learned-boilerplate candidates)."""
@@ -339,11 +547,13 @@ class Extracted:
         return " ".join(n for _, n in self.lines)
 
 
-def extract(page: Page, rules: SourceRules) -> Extracted | None:
+def extract(page: Page, rules: SourceRules, trace: list[CleaningTrace] | None = None) -> Extracted | None:
     """Extract one article page with its source's rules; None when it holds no article text.
 
     The relevance score is always set; whether a story is kept is the worker's decision
-    (crawler.text.page, with rules.relevance_filter).
+    (crawler.text.page, with rules.relevance_filter). ``trace``, when given, receives what
+    cleaning did (a CleaningTrace, for `defnews extract --explain`): the verdicts are the
+    cleaning itself, so the trace costs nothing but keeping them.
     """
     fetched_at = page.fetched_at or datetime.now(timezone.utc)
     if fetched_at.tzinfo is None:
@@ -352,14 +562,21 @@ def extract(page: Page, rules: SourceRules) -> Extracted | None:
     facts = PageFacts.from_bytes(page.body, final_url, encoding=page.encoding, feed=page.feed)
     if facts is None:
         return None
-    tree = prepare_in_place(facts.tree)
-    doc = bare_extraction(tree, url=final_url, options=trafilatura_options())
-    if doc is not None and looks_like_menu(doc.text or ""):
+    tree = facts.tree
+    layout_tables = prepare_counting_tables(tree)
+    # A page laid out in tables (old ASP/Arabic sites) has no story container once its
+    # tables are blocks: fast mode falls back to the whole <body> (menus, related links,
+    # the dateline; the issue-11 asp-table pages), where the readability/jusText
+    # comparison finds the story. Those pages go straight to the full pass.
+    options = trafilatura_full_options() if layout_tables else trafilatura_options()
+    doc = bare_extraction(tree, url=final_url, options=options)
+    if doc is not None and not layout_tables and looks_like_menu(doc.text or ""):
         # trafilatura copies the tree it is given: ours is still whole for a second pass.
         doc = bare_extraction(tree, url=final_url, options=trafilatura_full_options()) or doc
     if doc is None:
         return None
-    raw_text = restore_subheadings(tree, doc.text or "")
+    raw_text, recovered = recover_story_blocks(tree, doc.text or "")
+    raw_text = restore_subheadings(tree, raw_text)
     fallback = TrafilaturaMeta(tree, final_url)
     feed = page.feed
     site_name = site_name_of(facts, fallback.sitename)
@@ -367,9 +584,13 @@ def extract(page: Page, rules: SourceRules) -> Extracted | None:
     # The page's own headline, which a re-check (no feed entry) sees: what page_hash keeps.
     page_title = (choose_title(facts, "", fallback.title, site_name)
                   if feed is not None and feed.title.strip() else title)
-    lines = tuple(clean_lines(raw_text, title=title, site_name=site_name,
-                              patterns=rules.boilerplate, learned=rules.learned))
+    verdicts = judge_lines(raw_text, title=title, site_name=site_name,
+                           patterns=rules.boilerplate, learned=rules.learned)
+    cleaning = CleaningTrace(tuple(recovered), tuple(verdicts))
+    lines = tuple(kept_lines(verdicts))
     if not lines:
+        if trace is not None:
+            trace.append(cleaning)
         return None
     text = "\n\n".join(line for line, _ in lines)
     published, date_source = resolve_date(
@@ -396,12 +617,14 @@ def extract(page: Page, rules: SourceRules) -> Extracted | None:
         site_name=site_name,
         page_hash=version_hash(page_title.strip(), text),
     )
+    if trace is not None:
+        trace.append(replace(cleaning, date_source=date_source))
     return Extracted(record, norm_title, lines)
 
 
-def extract_page(page: Page, rules: SourceRules) -> Record | None:
-    """The Record of one fetched page (what `defnews extract` prints)."""
-    out = extract(page, rules)
+def extract_page(page: Page, rules: SourceRules, trace: list[CleaningTrace] | None = None) -> Record | None:
+    """The Record of one fetched page (what `defnews extract` prints); ``trace`` as in extract."""
+    out = extract(page, rules, trace)
     return out.record if out is not None else None
 
 
@@ -419,7 +642,28 @@ def extract_record(
     learned: Iterable[str] = (),
 ) -> Record | None:
     """One saved page outside a crawl (tests, benchmarks): extract_page with ad-hoc rules."""
+    return extract_with_trace(body, url, source=source, final_url=final_url, encoding=encoding, feed=feed,
+                              fetched_at=fetched_at, timezone_name=timezone_name, boilerplate=boilerplate,
+                              learned=learned)[0]
+
+
+def extract_with_trace(
+    body: bytes,
+    url: str,
+    *,
+    source: str = "",
+    final_url: str | None = None,
+    encoding: str | None = None,
+    feed: FeedMeta | None = None,
+    fetched_at: datetime | None = None,
+    timezone_name: str = "UTC",
+    boilerplate: Iterable[str] = (),
+    learned: Iterable[str] = (),
+) -> tuple[Record | None, CleaningTrace]:
+    """extract_record, and what cleaning did (CleaningTrace) for --explain."""
     page = Page(source, url, final_url or url, body, encoding, fetched_at or datetime.now(timezone.utc), feed)
     rules = SourceRules(name=source, timezone=timezone_name, boilerplate=tuple(boilerplate),
                         learned=frozenset(learned))
-    return extract_page(page, rules)
+    trace: list[CleaningTrace] = []
+    record = extract_page(page, rules, trace)
+    return record, (trace[-1] if trace else CleaningTrace())

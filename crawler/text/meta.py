@@ -26,6 +26,7 @@ BYLINE = re.compile(
 )
 _AUTHOR_KEYS = ("author", "article:author", "dc.creator", "dcterms.creator", "byl", "parsely-author",
                 "sailthru.author", "twitter:creator:name")
+_LABEL_ONLY = re.compile(r"^(?:posted by|written by|by|بقلم|بواسطة|بواسطه|كتب|كتبت|كتبه|نشر بواسطة)$", re.I)
 _NOT_A_NAME = re.compile(r"https?://|www\.|@|\d{3,}|[<>{}|]")
 
 
@@ -73,6 +74,8 @@ def clean_author(value: str, site_name: str = "") -> str:
         value = m.group("name").strip(" :-–—|،,")
     value = _TRAILING_DATE.sub("", value).strip(" :-–—|،,")  # "أحمد علي - 5 سبتمبر 2023"
     if site_name and normalize(value) == normalize(site_name):
+        return ""
+    if _LABEL_ONLY.match(value):  # "Posted by" with an empty name after it
         return ""
     if not value or _NOT_A_NAME.search(value) or len(value) > 60 or len(value.split()) > 6:
         return ""
@@ -124,13 +127,40 @@ def find_author(tree, trafilatura_author: str | None | Callable[[], str | None],
     idx = headline_index(lines, page, title)
     window = lines[max(0, idx - 3): idx + 8] if idx is not None else lines[:0]
     for line in window:
-        if len(line) > 80:
-            continue
-        m = BYLINE.match(line)
-        if m:
-            name = clean_author(line, site_name)
-            if name:
-                return name
+        name = byline_name(line, site_name)
+        if name:
+            return name
     if callable(trafilatura_author):
         trafilatura_author = trafilatura_author()
     return clean_author(trafilatura_author or "", site_name)
+
+
+_BYLINE_SEGMENTS = re.compile(r"\s+[|•·\-–—]\s+|\s*\|\s*")
+# "كتب أحمد علي" without a colon: only as a short line of its own, two to four words of a
+# name, no digit.
+# A name's first word carries no article: "كتب الرئيس رسالة" (the president wrote a letter).
+_BARE_WROTE = re.compile(r"^(?:كتب|كتبت)\s+(?P<name>(?!ال)[^\d\s:|]+(?:\s+[^\d\s:|]+){1,3})$")
+
+
+def byline_name(line: str, site_name: str = "") -> str:
+    """The author named by a byline printed near the headline, or "".
+
+    The byline may be one segment of a metadata line ("نشر بتاريخ 2023/11/05 - المشاهدات:
+    1203 - بقلم هشام الإدريسي"), or "كتب فلان" without a colon on a short line of its own.
+    """
+    if len(line) > 160:
+        return ""
+    segments = [line] if len(line) <= 80 else []
+    segments += [x for x in _BYLINE_SEGMENTS.split(line) if x and x != line]
+    for seg in segments:
+        seg = seg.strip(" :-–—|،,")
+        if BYLINE.match(seg):
+            name = clean_author(seg, site_name)
+            if name:
+                return name
+        m = _BARE_WROTE.match(seg)
+        if m and seg == line.strip():
+            name = clean_author(m.group("name"), site_name)
+            if name:
+                return name
+    return ""
