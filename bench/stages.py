@@ -38,7 +38,7 @@ STAGES = [
     ("  resolve_date", "text/dates.py", "resolve_date"),
     ("  find_author (incl. trafilatura fallback)", "text/meta.py", "find_author"),
     ("  language", "text/language.py", "detect_language"),
-    ("  relevance", "text/relevance.py", "score_normalized"),
+    ("  relevance", "text/relevance.py", "explain"),
     ("  dedup keys", "text/fingerprints.py", "dedup_keys"),
     ("  learned-line candidates", "text/learned.py", "candidates_of"),
     ("(trafilatura metadata fallback, lazily)", "trafilatura/metadata.py", "extract_metadata"),

@@ -11,18 +11,20 @@ import logging
 import os
 import sys
 import warnings
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Sequence, TextIO
+from typing import Any, Sequence, TextIO
 
 from crawler import __version__, defaults
 from crawler.config import Config, ConfigError, SourceConfig, load_config, resolve_config_path, schedule_period
-from crawler.items import Page, SourceRules
+from crawler.items import Page, RunCounts, SourceRules
 from crawler.opml import OpmlError, parse_opml, plan_import, sources_opml, sources_yaml, write_sources
 from storage.db import DatabaseError, open_db
 from storage.export import iso, iter_rows, story_query, write_csv, write_jsonl
+from storage.rejections import EXPORT_COLUMNS as REJECTION_COLUMNS, iter_rejections, rejection_query
 from storage.health import source_health
 from storage.locks import Heartbeat, claim_sources
+from storage.runs import prune_runs, record_cpu
 from storage.stories import newest_originals
 
 # Heavy modules (Scrapy, Twisted, trafilatura, APScheduler) are imported by the commands
@@ -47,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("crawl", help="one-off crawl of all (or the named) sources")
     c.add_argument("--source", action="append", default=[], metavar="NAME")
+    c.add_argument("--full", action="store_true",
+                   help="walk every listing page and sitemap entry, even those unchanged since the last run")
 
     sub.add_parser("schedule", help="run the scheduler in the foreground")
 
@@ -58,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--source", action="append", default=[], metavar="NAME")
     e.add_argument("--include-duplicates", action="store_true")
     e.add_argument("--excel", action="store_true", help="CSV for spreadsheets: BOM, formulas neutralised")
+    e.add_argument("--rejected", action="store_true",
+                   help="list what the relevance filter rejected instead (source, url, title, score, "
+                        "threshold, rejected_at, guid; --since/--until on rejected_at)")
 
     s = sub.add_parser("sources", help="configured sources and their health")
     out = s.add_mutually_exclusive_group()
@@ -77,12 +84,21 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--source", metavar="NAME", help="apply this source's settings")
     x.add_argument("--json", action="store_true")
     x.add_argument("--explain", "-v", action="store_true",
-                   help="show, line by line, what cleaning dropped and by which rule")
+                   help="show, line by line, what cleaning dropped and by which rule, and the "
+                        "relevance terms that counted and their weights")
 
     f = sub.add_parser("feed", help="write an Atom feed of the newest original stories")
     f.add_argument("--out", required=True, help="file path, or - for stdout")
     f.add_argument("--source", action="append", default=[], metavar="NAME")
     f.add_argument("--limit", type=int, default=defaults.FEED_LIMIT)
+
+    w = sub.add_parser("serve", help="the web reader, in the foreground")
+    w.add_argument("--host", default=defaults.SERVE_HOST,
+                   help=f"address to listen on (default {defaults.SERVE_HOST})")
+    w.add_argument("--port", type=int, default=defaults.SERVE_PORT,
+                   help=f"port (default {defaults.SERVE_PORT})")
+    w.add_argument("--root-path", default="", metavar="PATH",
+                   help="URL prefix when a reverse proxy serves the reader under a path, e.g. /news")
     return p
 
 
@@ -151,7 +167,8 @@ def cmd_crawl(args: argparse.Namespace, cfg: Config, log_level: str) -> int:
     heartbeat = Heartbeat(factory, claim.sources, claim.holder).start()
     try:
         results = run_crawl(cfg, sources, log_level="ERROR" if args.quiet else log_level,
-                            progress=sys.stderr.isatty() and not args.quiet)
+                            progress=sys.stderr.isatty() and not args.quiet, full=args.full)
+        _bookkeeping(factory, cfg, results)
     finally:
         heartbeat.stop()
         claim.finish(factory, {s.name: schedule_period(s.schedule) for s in sources})  # backoff, unlock
@@ -167,18 +184,40 @@ def cmd_crawl(args: argparse.Namespace, cfg: Config, log_level: str) -> int:
     return EXIT_FAILED if failed_all or aborted else EXIT_OK
 
 
+def _bookkeeping(factory: Any, cfg: Config, results: list[RunCounts]) -> None:
+    """After a crawl: what each run cost, and retention (run records older than
+    crawl.retention_days go), so the database grows with stories, not with runs. Never
+    fails the crawl: its stories and run records are already stored."""
+    try:
+        record_cpu(factory, {r.run_id: r.cpu_s for r in results if r.run_id is not None and r.cpu_s is not None})
+        prune_runs(factory, [r.source for r in results],
+                   datetime.now(timezone.utc) - timedelta(days=cfg.crawl.retention_days))
+    except Exception as exc:  # noqa: BLE001 - bookkeeping only
+        log.warning("recording the runs' CPU or pruning old run records failed: %s", exc)
+
+
 def cmd_export(args: argparse.Namespace, cfg: Config) -> int:
     for name in args.source:
         if not any(s.name == name for s in cfg.sources):
             log.warning("--source %s is not in the config; exporting what is stored for it", name)
     engine, factory = open_db(cfg.database)
-    query = story_query(since=args.since, until=args.until, sources=args.source,
-                        include_duplicates=args.include_duplicates)
+    if args.rejected:
+        query = rejection_query(since=args.since, until=args.until, sources=args.source)
+        columns, read, what = REJECTION_COLUMNS, iter_rejections, "rejected stories"
+    else:
+        query = story_query(since=args.since, until=args.until, sources=args.source,
+                            include_duplicates=args.include_duplicates)
+        columns, read, what = None, iter_rows, "stories"
     out = _open_out(args.out)
     try:
         with factory() as session:
-            rows = iter_rows(session, query)
-            n = write_jsonl(rows, out) if args.format == "jsonl" else write_csv(rows, out, excel=args.excel)
+            rows = read(session, query)
+            if args.format == "jsonl":
+                n = write_jsonl(rows, out)
+            elif columns is not None:
+                n = write_csv(rows, out, excel=args.excel, columns=columns)
+            else:
+                n = write_csv(rows, out, excel=args.excel)
     finally:
         if out is not sys.stdout:
             out.close()
@@ -186,7 +225,7 @@ def cmd_export(args: argparse.Namespace, cfg: Config) -> int:
             out.flush()
         engine.dispose()
     if not args.quiet and args.out != "-":
-        print(f"exported {n} stories to {args.out}", file=sys.stderr)
+        print(f"exported {n} {what} to {args.out}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -273,15 +312,16 @@ def cmd_import_opml(args: argparse.Namespace, cfg: Config) -> int:
 
 def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
     from crawler.text.extract import CleaningTrace, explain_cleaning, extract_page  # heavy: trafilatura
-    from crawler.text.relevance import score
+    from crawler.text.relevance import explain
 
     target = args.target
-    rules = SourceRules()
+    lexicon = cfg.relevance_lexicon() if cfg is not None else None
+    rules = SourceRules(lexicon=lexicon)
     if args.source:
         if cfg is None:
             raise UsageError("--source needs a config file (--config)")
         try:
-            rules = cfg.source(args.source).rules()
+            rules = cfg.source(args.source).rules(lexicon=lexicon)
         except KeyError as exc:
             raise UsageError(f"--source: {exc.args[0]}") from None
     if target.startswith(("http://", "https://")) and not Path(target).exists():
@@ -306,23 +346,40 @@ def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
             print("\n".join(explained), file=sys.stderr)
         print(f"{target}: no article text found", file=sys.stderr)
         return EXIT_FAILED
-    rel = record.relevance if record.relevance is not None else score(record.title, record.text)
+    # The same vocabulary (config's relevance_terms) and threshold as a crawl of --source.
+    threshold = rules.relevance_threshold
+    why = explain(record.title, record.text, rules.lexicon)
+    rel, relevant = why.score, why.score >= threshold
     if args.json:
         obj = {"id": None, "source": record.source, "url": record.url, "title": record.title,
                "published_at": iso(record.published_at), "author": record.author,
                "language": record.language, "text": record.text, "duplicate_of": None,
-               "fetched_at": iso(record.fetched_at), "relevance": rel,
+               "fetched_at": iso(record.fetched_at), "relevance": rel, "relevant": relevant,
                "date_source": record.date_source}
         if explained:
             obj["explain_cleaning"] = explained
+        if args.explain:
+            obj["relevance_terms"] = [vars(h) for h in why.hits]
         print(json.dumps(obj, ensure_ascii=False, indent=2))
     else:
         print(f"url:          {record.url}\ntitle:        {record.title}\n"
               f"published_at: {record.published_at.isoformat() if record.published_at else ''} ({record.date_source})\n"
-              f"author:       {record.author}\nlanguage:     {record.language}\nrelevance:    {rel:.3f}\n\n{record.text}")
+              f"author:       {record.author}\nlanguage:     {record.language}\n"
+              f"relevance:    {rel:.3f} ({'relevant' if relevant else 'not relevant'} at threshold {threshold:g})"
+              f"\n\n{record.text}")
         if explained:
             print("\n" + "\n".join(explained))
+        if args.explain:
+            print(_relevance_section(why, threshold))
     return EXIT_OK
+
+
+def _relevance_section(why, threshold: float) -> str:  # noqa: ANN001 - a relevance Explanation
+    """The relevance part of ``extract --explain``: its own titled section, apart from the
+    cleaning trace, listing every term found, its weight and what it counted for."""
+    from crawler.text.relevance import format_explanation
+
+    return "\n== relevance: the terms that counted ==\n" + format_explanation(why, threshold)
 
 
 def _fetch_one(url: str, cfg: Config | None) -> tuple[bytes, str | None, str]:
@@ -354,6 +411,30 @@ def cmd_feed(args: argparse.Namespace, cfg: Config) -> int:
         engine.dispose()
     if not args.quiet and args.out != "-":
         print(f"wrote {n} entries to {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace, cfg: Config) -> int:
+    """Serve the reader until SIGINT/SIGTERM (uvicorn finishes the requests in flight)."""
+    from crawler.web.app import create_app  # heavy: Starlette, Jinja2, uvicorn
+    from crawler.web.serve import serve
+    from storage.reader import open_reader
+
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port: not a port number: {args.port}")
+    if args.root_path and (not args.root_path.startswith("/") or args.root_path.endswith("/")):
+        raise UsageError(f"--root-path: starts with / and does not end with one: {args.root_path!r}")
+    engine, factory = open_reader(cfg.database)
+    try:
+        if not args.quiet:
+            print(f"defnews: reading {engine.url.render_as_string(hide_password=True)} on "
+                  f"http://{args.host}:{args.port}{args.root_path}/ (Ctrl-C stops)", file=sys.stderr)
+        if not serve(create_app(factory, cfg), host=args.host, port=args.port,
+                     root_path=args.root_path, quiet=args.quiet):
+            print(f"defnews: cannot listen on {args.host}:{args.port}", file=sys.stderr)
+            return EXIT_FAILED
+    finally:
+        engine.dispose()
     return EXIT_OK
 
 
@@ -391,6 +472,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_feed(args, cfg)
         if args.command == "schedule":
             return cmd_schedule(args, cfg)
+        if args.command == "serve":
+            return cmd_serve(args, cfg)
     except ConfigError as exc:
         print(f"defnews: invalid config: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -25,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler import PROJECT_URL, __version__, defaults
 from crawler.items import SourceRules
+from crawler.text.relevance import Lexicon, build_lexicon, read_terms_file, shipped_terms
 
 DEFAULT_CONFIG = defaults.CONFIG_FILE
 DEFAULT_DATABASE = defaults.DATABASE
@@ -126,6 +127,7 @@ class CrawlConfig(BaseModel):
     # Start of every Redis key of this deployment (several can share one Redis database).
     redis_prefix: str = Field(defaults.REDIS_PREFIX, pattern=r"^[A-Za-z0-9_.:-]*$", max_length=100)
     retries: int = Field(defaults.RETRIES, ge=0, le=20)
+    retention_days: float = Field(defaults.RETENTION_DAYS, gt=0)
 
     @field_validator("redis_url")
     @classmethod
@@ -148,6 +150,7 @@ class SourceConfig(BaseModel):
     schedule: str = defaults.SCHEDULE
     timezone: str = defaults.TIMEZONE
     relevance_filter: bool = False
+    relevance_threshold: float | None = Field(None, ge=0, le=1)  # None: defaults.RELEVANCE_THRESHOLD
     boilerplate: list[str] = []
     # Stories first seen in the last N hours are re-checked for corrections; 0: never.
     recheck_hours: float = Field(defaults.RECHECK_HOURS, ge=0, le=24 * 31)
@@ -216,14 +219,27 @@ class SourceConfig(BaseModel):
         return hosts
 
     @property
+    def threshold(self) -> float:
+        """The relevance score a story needs to be kept (with relevance_filter: true)."""
+        return defaults.RELEVANCE_THRESHOLD if self.relevance_threshold is None else self.relevance_threshold
+
+    @property
+    def reject_below(self) -> float:
+        """A recorded rejection holds (the story is not fetched again) while its score is
+        below this: the threshold, or 0 once the filter is switched off."""
+        return self.threshold if self.relevance_filter else 0.0
+
+    @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
 
-    def rules(self, learned: frozenset[str] = frozenset()) -> SourceRules:
+    def rules(self, learned: frozenset[str] = frozenset(), lexicon: Lexicon | None = None) -> SourceRules:
         """What extraction needs of this source, the one object the crawl's workers and
-        `defnews extract` both receive; ``learned`` are its learned boilerplate lines."""
+        `defnews extract` both receive; ``learned`` are its learned boilerplate lines,
+        ``lexicon`` the relevance vocabulary with the user's layer (None: shipped only)."""
         return SourceRules(name=self.name, timezone=self.timezone, boilerplate=tuple(self.boilerplate),
-                           learned=learned, relevance_filter=self.relevance_filter)
+                           learned=learned, relevance_filter=self.relevance_filter,
+                           relevance_threshold=self.threshold, lexicon=lexicon)
 
 
 class Config(BaseModel):
@@ -231,7 +247,23 @@ class Config(BaseModel):
 
     database: str = DEFAULT_DATABASE
     crawl: CrawlConfig = CrawlConfig()
+    relevance_terms: str | None = None  # a vocabulary file of the user's own (relevance_terms.yaml shape)
     sources: list[SourceConfig] = []
+    _relevance_layer: dict | None = PrivateAttr(default=None)
+
+    @field_validator("relevance_terms")
+    @classmethod
+    def _terms_path(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("an empty path")
+        return v
+
+    def relevance_lexicon(self) -> Lexicon | None:
+        """The shipped vocabulary with the user's additions; None when there are none
+        (the default vocabulary then needs no pickling to the workers)."""
+        if not self._relevance_layer:
+            return None
+        return build_lexicon(shipped_terms(), self._relevance_layer)
 
     @model_validator(mode="after")
     def _unique_names(self) -> "Config":
@@ -273,7 +305,7 @@ def parse_config(data: Any, origin: str = "<config>") -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{origin}: (top level): expected a mapping, got {type(data).__name__}")
     try:
-        return Config.model_validate(data)
+        cfg = Config.model_validate(data)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
@@ -282,6 +314,28 @@ def parse_config(data: Any, origin: str = "<config>") -> Config:
                 msg = "unknown key"
             lines.append(f"{origin}: {_key_path(err['loc'])}: {msg}")
         raise ConfigError("\n".join(lines)) from None
+    if cfg.relevance_terms:
+        cfg._relevance_layer = _load_terms(cfg.relevance_terms, origin)
+    return cfg
+
+
+def _load_terms(path: str, origin: str) -> dict:
+    """Read and check the user's vocabulary file (relative to the config file's folder)."""
+    p = Path(path).expanduser()
+    if not p.is_absolute() and origin and not origin.startswith("<"):
+        p = Path(origin).parent / p
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{origin}: relevance_terms: cannot read {p}: "
+                          f"{getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        layer = read_terms_file(text, str(p))
+        build_lexicon(shipped_terms(), layer)
+    except ValueError as exc:
+        raise ConfigError("\n".join(f"{origin}: relevance_terms: {line}"
+                                     for line in str(exc).splitlines())) from None
+    return layer
 
 
 def resolve_config_path(path: str | None) -> Path:

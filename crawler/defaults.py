@@ -21,10 +21,26 @@ TIMEOUT = 30.0  # seconds per request
 MAX_PAGE_BYTES = 5_000_000
 RETRIES = 2
 RETRY_HTTP_CODES = (500, 502, 503, 504, 522, 524, 408, 429)
+#: RFC 9309 section 2.4: a cached robots.txt SHOULD NOT be used for more than 24 hours.
+ROBOTS_MAX_AGE = 24 * 3600
+#: Tries of a robots.txt before its host is settled as unreachable for the run: the worst
+#: a mute host costs a source is this many crawl.timeout's.
+ROBOTS_TRIES = 2
+#: Seconds one robots.txt try may take (at most crawl.timeout): a few hundred bytes that
+#: any working server sends at once. A mute host costs ROBOTS_TRIES x this, not more.
+ROBOTS_TIMEOUT = 10.0
+#: Seconds of clock difference allowed between a site's sitemap <lastmod> and ours.
+LASTMOD_SKEW = 3600.0
+#: Days run records are kept (each source's newest run is always kept): the database
+#: grows with stories, not with runs. A fraction of a day is allowed (benchmarks).
+RETENTION_DAYS = 90.0
 
 # -- sources (config.yaml `sources:`) -------------------------------------------------------
 SCHEDULE = "*/30 * * * *"
 TIMEZONE = "UTC"
+#: A source with relevance_filter: true keeps stories scoring at least this (its own
+#: relevance_threshold overrides it); bench/relevance.py measures the filter at it.
+RELEVANCE_THRESHOLD = 0.5
 
 # -- OPML import (crawler/opml.py) ---------------------------------------------------------
 #: An OPML file larger than this is not a subscription list (10 MB holds ~50k feeds).
@@ -96,3 +112,17 @@ SHUTDOWN_BUDGET = 14.0
 
 # -- reading ---------------------------------------------------------------------------------
 FEED_LIMIT = 50  # entries of `defnews feed`
+
+# -- the web reader (`defnews serve`) --------------------------------------------------------
+SERVE_HOST = "127.0.0.1"  # loopback unless told otherwise: a reverse proxy faces the network
+SERVE_PORT = 8080
+#: Seconds the requests in flight get after SIGTERM/SIGINT before the reader exits.
+SERVE_GRACE = 10
+#: Stories per page of a list, and the most a `limit` parameter may ask for.
+PAGE_SIZE = 30
+MAX_PAGE_SIZE = 200
+#: Deepest offset of relevance-ranked search pages (time order pages by keyset, unbounded).
+MAX_OFFSET = 1000
+#: A search matching more stories than this ranks the most recently stored this many:
+#: scoring every match of a very common word would cost in proportion to the archive.
+RANK_AMONG = 5_000

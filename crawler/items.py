@@ -3,8 +3,12 @@ extracted Record."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from crawler.defaults import RELEVANCE_THRESHOLD
+from crawler.text.relevance import Lexicon
 
 
 @dataclass
@@ -15,6 +19,12 @@ class FeedMeta:
     published: datetime | None = None  # aware, UTC
     author: str = ""
     guid: str = ""
+
+    def signature(self) -> str:
+        """This version of the entry: a publisher's edit of its title or date changes it, so
+        an entry rejected by the relevance filter is judged again once it was edited."""
+        when = self.published.isoformat() if self.published else ""
+        return hashlib.sha1(f"{self.title}\n{when}".encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,8 @@ class SourceRules:
     boilerplate: tuple[str, ...] = ()  # the source's regexes (config `boilerplate`)
     learned: frozenset[str] = frozenset()  # its learned boilerplate lines (storage.learned)
     relevance_filter: bool = False
+    relevance_threshold: float = RELEVANCE_THRESHOLD  # config `relevance_threshold`
+    lexicon: Lexicon | None = None  # the shipped vocabulary plus the user's; None: shipped only
 
 
 @dataclass
@@ -87,6 +99,14 @@ class RunCounts:
     updated: int = 0  # stored stories re-checked and found corrected (updated in place)
     recheck_kept: int = 0  # re-checked pages that gave no or much less text: not used
     errors: list[str] = field(default_factory=list)
+    # Why items were dropped, by kind ({"bad link": 3, "off-site": 2}), and why they failed.
+    skips: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # e.g. a feed with no entries
+    seconds: float = 0.0  # wall time of the source's crawl: what its worst case cost
+    run_id: int | None = None  # its run record
+    requests: int = 0  # HTTP requests sent, robots.txt included
+    cpu_s: float | None = None  # CPU seconds of the crawl process and its workers (runner)
     # The crawl could not run to its end: it could not start (database, Redis) or lost its
     # shared frontier. `defnews crawl` then exits 1.
     aborted: bool = False

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import datetime
 from concurrent.futures import Executor
 from typing import Any
 
@@ -28,13 +29,21 @@ from crawler.frontier import frontier_of, signals as frontier_signals
 from crawler.frontier.run import combined_status
 from crawler.items import Page, Record, RunCounts
 from crawler.text.page import Processed, process_batch
+from crawler.text.relevance import default_lexicon
+from crawler.urls import canonical_url
 from storage.corrections import apply_corrections
 from storage.db import open_db
 from storage.learned import learned_rules
+from storage.rejections import Rejected
 from storage.runs import finish_run, start_run
 from storage.stories import store_records
 
 log = logging.getLogger(__name__)
+
+
+def _by_kind(stats: dict, prefix: str) -> dict[str, int]:
+    """{"bad link": 3, ...} from the stats the spider counted under ``prefix``."""
+    return {k[len(prefix):]: int(v) for k, v in sorted(stats.items()) if k.startswith(prefix)}
 
 
 class StorePipeline:
@@ -53,6 +62,7 @@ class StorePipeline:
         self._to_store: list[tuple[Page, Processed]] = []  # extracted, waiting for the writer
         self._writer: asyncio.Future | None = None
         self._closing = False
+        self.store_failures = 0  # batches the database refused (a restart, a full disk)
         self._flushing = False  # store partial batches now (the frontier has nothing to hand out)
         self.frontier: Any = None  # the shared Redis frontier, when there is one
 
@@ -71,7 +81,9 @@ class StorePipeline:
         spider = spider or self.crawler.spider
         self.engine, self.factory = open_db(self.database)
         src = spider.source
-        self.rules = src.rules(frozenset(learned_rules(self.factory, src.name)))
+        self.rules = src.rules(frozenset(learned_rules(self.factory, src.name)),
+                               lexicon=self.crawler.settings.get("DEFNEWS_RELEVANCE_LEXICON")
+                               if self.crawler is not None else None)
         # The runner's process pool, shared by every crawler of this process (settings
         # carry it: see crawler.runner.SharedPool); without one, pages are extracted on a
         # thread.
@@ -86,14 +98,22 @@ class StorePipeline:
             self.run_id = self.frontier.record_id(lambda: start_run(self.factory, src.name, src.url))
         else:
             self.run_id = start_run(self.factory, src.name, src.url)
+        self.counts.run_id = self.run_id
 
     async def close_spider(self, spider: Spider | None = None) -> None:
         spider = spider or self.crawler.spider
         await self._drain()
         c = self.counts
         c.failed += int(self.stats.get_value("defnews/failed", 0))
-        c.skipped = int(self.stats.get_value("defnews/skipped_not_html", 0)) + int(
-            self.stats.get_value("defnews/skipped_size", 0))
+        # Every kind of drop the spider counted (bad link, off-site, redirect loop, ...).
+        stats = self.stats.get_stats()
+        c.skips = _by_kind(stats, "defnews/skip/")
+        c.failures = _by_kind(stats, "defnews/fail/")
+        c.skipped = sum(c.skips.values())
+        c.warnings = list(self.stats.get_value("defnews/warnings", []))
+        started = stats.get("start_time")
+        if isinstance(started, datetime):
+            c.seconds = (datetime.now(started.tzinfo) - started).total_seconds()
         seed_errors = list(self.stats.get_value("defnews/seed_errors", []))
         c.errors.extend(seed_errors)
         # Scrapy sets finish_reason only after the pipelines closed; a crawl stopped by a
@@ -102,11 +122,13 @@ class StorePipeline:
         seeds_ok = int(self.stats.get_value("defnews/seeds_ok", 0))
         if stopped:
             c.status = "interrupted"
-        elif seeds_ok == 0 and c.pages == 0 and seed_errors:
-            c.status = "failed"
+        elif (seeds_ok == 0 and c.pages == 0 and seed_errors) or self.store_failures \
+                or self.stats.get_value("defnews/database_lost"):
+            c.status = "failed"  # pages fetched but not stored: the run must not look ok
         else:
             c.status = "ok"
         c.failed += int(self.stats.get_value("defnews/seed_failed", 0))
+        c.requests = int(self.stats.get_value("downloader/request_count", 0))
         status, last, workers = c.status, True, None
         if self.frontier is not None:  # leave the shared run; the last worker closes it
             left = self.frontier.leave(c.status, {"pages": c.pages, "new": c.new})
@@ -121,8 +143,15 @@ class StorePipeline:
         self.stats.set_value("defnews/counts", c)
         self.stats.set_value("defnews/new", c.new)
         if self.run_id is not None:
-            await asyncio.to_thread(finish_run, self.factory, self.run_id, status, c, last=last,
-                                    workers=workers)
+            try:
+                await asyncio.to_thread(finish_run, self.factory, self.run_id, status, c, last=last,
+                                        workers=workers)
+            except Exception as exc:  # the database is away: the summary still tells
+                c.status = "failed"
+                msg = (f"source {self.rules.name}: the run record was not written: "
+                       f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+                c.errors.append(msg)
+                log.error(msg)
         self.engine.dispose()
 
     # -- items --------------------------------------------------------------------------
@@ -200,6 +229,7 @@ class StorePipeline:
                 except Exception as exc:  # reported; the next batch is tried (and, with a
                     # shared frontier, these pages' requests go back to the queue)
                     self.counts.failed += len(chunk)
+                    self.store_failures += 1
                     msg = (f"source {self.rules.name}: storing a batch of {len(chunk)} pages failed: "
                            f"{type(exc).__name__}: {exc}")
                     self.counts.errors.append(msg)
@@ -222,9 +252,9 @@ class StorePipeline:
 
     def _store(self, batch: list[Page], results: list[Processed]) -> None:
         """One stored batch, one transaction (storage.stories.store_records): the stories,
-        their dedup bands, the rejected feed entries and the learned-boilerplate counts."""
+        their dedup bands, the rejections and the learned-boilerplate counts."""
         records = []
-        rejected: list[tuple[str, str, str, int | None]] = []
+        rejected: list[Rejected] = []
         corrections: list[tuple[int, Record]] = []
         for page, res in zip(batch, results):
             if page.recheck_of is not None:
@@ -241,8 +271,8 @@ class StorePipeline:
                 records.append(res.record)
             elif res.status == "rejected":
                 self.counts.rejected += 1
-                if page.feed is not None and page.feed.guid:
-                    rejected.append((self.rules.name, page.feed.guid, page.final_url, None))
+                if res.record is not None:
+                    rejected.append(self._rejection(page, res))
             elif res.status == "empty":
                 self.counts.empty += 1
                 log.info("source %s: %s holds no article text", page.source, page.final_url)
@@ -261,6 +291,17 @@ class StorePipeline:
         self.stats.set_value("defnews/new", self.counts.new)
         if corrections:
             self._correct(corrections)
+
+    def _rejection(self, page: Page, res: Processed) -> Rejected:
+        """What is kept of a rejected story: enough to audit it and to know when to fetch
+        it again (crawler.config.SourceConfig.reject_below), no text."""
+        rec, feed = res.record, page.feed
+        entry = feed is not None and bool(feed.guid)
+        return Rejected(source=self.rules.name, url=rec.url, link=canonical_url(page.url),
+                        title=rec.title, score=rec.relevance or 0.0,
+                        threshold=self.rules.relevance_threshold,
+                        guid=feed.guid if entry else None, entry=feed.signature() if entry else None,
+                        vocabulary=(self.rules.lexicon or default_lexicon()).fingerprint)
 
     def _correct(self, corrections: list[tuple[int, Record]]) -> None:
         """Re-checked stories: updated in place when their publisher changed them

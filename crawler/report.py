@@ -50,27 +50,49 @@ def print_summary(results: Sequence[RunCounts], out: IO[str]) -> None:
         table.add_row("total", "", *(str(sum(getattr(r, f) for r in results)) for _, f in COLUMNS))
     console = Console(file=out, width=max(100, 0), highlight=False, soft_wrap=True)
     console.print(table)
+    # Wall time per source (a line, not a column: summary parsers keep their columns):
+    # what each source's worst case - timeouts, a settled host - cost this run.
+    console.print("  time per source: " + ", ".join(f"{r.source} {r.seconds:.1f} s" for r in results),
+                  markup=False)
     for r in results:
         if r.updated:  # corrections found by re-checks (storage/corrections.py)
             console.print(f"  {r.source}: {r.updated} stored stories updated: corrected at the source",
                           markup=False)
         for err in r.errors:
             console.print(f"  {err}", markup=False)
+        for w in r.warnings:
+            console.print(f"  {w}", markup=False)
+        for label, kinds in (("skipped", r.skips), ("failed", r.failures)):
+            if kinds:
+                console.print(f"  {r.source}: {label}: {kinds_line(kinds)}", markup=False)
+
+
+def kinds_line(kinds: dict[str, int]) -> str:
+    """"bad link 3, off-site 2, redirect loop 1": most frequent first."""
+    return ", ".join(f"{k} {n}" for k, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 # -- the sources' health --------------------------------------------------------------------
 
-HEALTH_COLUMNS = FIELDS + ("backoff_until", "last_run_fetched", "last_run_workers")
+HEALTH_COLUMNS = FIELDS + ("backoff_until", "last_run_fetched", "last_run_workers", "last_run_cost")
+
+
+def run_cost(row: dict) -> str | None:
+    """What a source's last run cost, in one short cell: "4 req, 0.16 s CPU"."""
+    requests, cpu = row.get("last_run_requests"), row.get("last_run_cpu_s")
+    parts = ([f"{requests} req"] if requests is not None else []) + ([f"{cpu:.2f} s CPU"] if cpu is not None else [])
+    return ", ".join(parts) or None
 
 
 def print_health(rows: list[dict], out: IO[str]) -> None:
     """`defnews sources`: the rows of storage.health.source_health as a table."""
     table = Table(title="defnews sources", title_justify="left")
     for f in HEALTH_COLUMNS:
-        table.add_column(f)
+        table.add_column(f, no_wrap=f in ("status", "last_run_cost"))  # read as one phrase
     for r in rows:
-        table.add_row(*("" if r.get(f) is None else str(r[f]) for f in HEALTH_COLUMNS))
-    Console(file=out, width=200, highlight=False).print(table)
+        cells = {**r, "last_run_cost": run_cost(r)}
+        table.add_row(*("" if cells.get(f) is None else str(cells[f]) for f in HEALTH_COLUMNS))
+    Console(file=out, width=240, highlight=False).print(table)
     for r in rows:
         if r.get("backoff_until") and r.get("last_error"):
             first = r["last_error"].strip().splitlines()[0] if r["last_error"].strip() else ""

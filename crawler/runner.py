@@ -11,6 +11,7 @@ import logging
 import multiprocessing
 import os
 import re
+import resource
 import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +25,7 @@ from crawler.config import Config, SourceConfig
 from crawler.items import RunCounts
 from crawler.settings import scrapy_settings
 from crawler.text.page import warm_up
+from crawler.middlewares import failure_kind
 from spiders.news import NewsSpider
 
 log = logging.getLogger(__name__)
@@ -75,14 +77,16 @@ def tame_malloc() -> None:
 
 
 def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
-    # fork, before the reactor starts any thread: workers inherit the loaded extraction
-    # modules (imported at the top of this module) instead of importing them again
-    # (forkserver/spawn cost seconds per crawl).
+    """The extraction pool, started lazily: its workers are forked at the first batch.
+
+    fork: workers inherit the loaded extraction modules instead of importing them again
+    (forkserver/spawn cost seconds per crawl). Lazily: most scheduled runs find nothing
+    new, and starting and warming up a worker per core costs more CPU than the rest of
+    such a run; a run with pages to extract waits once for the warm-up (~0.1 s when the
+    crawl was forked from the scheduler's zygote, which preloaded the modules)."""
     ctx = multiprocessing.get_context("fork")
-    pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx,
+    return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx,
                                initializer=_init_worker)
-    pool.submit(int)  # start the workers now: they warm up while the first pages download
-    return pool
 
 
 def _install_graceful_stop(process: CrawlerProcess) -> None:
@@ -116,12 +120,14 @@ def _install_graceful_stop(process: CrawlerProcess) -> None:
 
 
 def run_crawl(cfg: Config, sources: list[SourceConfig], *, log_level: str = "WARNING",
-              progress: bool = False, workers: int | None = None) -> list[RunCounts]:
-    """Crawl `sources` in this process; one RunCounts per source, in order."""
+              progress: bool = False, workers: int | None = None, full: bool = False) -> list[RunCounts]:
+    """Crawl `sources` in this process; one RunCounts per source, in order. `full`: walk
+    every listing page and sitemap entry, not only what changed since the last run."""
     shared = SharedPool()
     settings = scrapy_settings(cfg, log_level=log_level)
     settings["DEFNEWS_PROGRESS"] = progress
     settings["DEFNEWS_POOL"] = shared
+    settings["DEFNEWS_FULL_WALK"] = full
     settings["LOG_INSTALL_ROOT_HANDLER"] = False  # the CLI's handler and level rule
     process = CrawlerProcess(settings)
     if os.environ.get("DEFNEWS_MALLOC", "tame") == "tame":
@@ -152,7 +158,18 @@ def run_crawl(cfg: Config, sources: list[SourceConfig], *, log_level: str = "WAR
             counts.status, counts.aborted = "crashed", True
             counts.errors.insert(0, broken[src.name])
         results.append(counts)
+    cpu = process_cpu()
+    for counts in results:  # one process crawls them all: its CPU is shared out evenly
+        counts.cpu_s = cpu / len(results)
     return results
+
+
+def process_cpu() -> float:
+    """CPU seconds of this process and its reaped children (the pool workers), since it
+    started: a crawl forked from the zygote starts from zero, a fresh `defnews crawl`
+    counts its imports too (what that run really cost)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 # -- one URL, for `defnews extract URL` -------------------------------------------------------
@@ -173,8 +190,12 @@ class _OneSpider(scrapy.Spider):
         self.box.update(body=response.body, encoding=m.group(1) if m else None, url=response.url)
 
     def failed(self, failure: Any) -> None:
+        # The kind first ("connection reset", "timeout"), as the crawl summary names it,
+        # then Scrapy's words; "HTTP 404" and "host ... unreachable" say it all already.
+        _, kind = failure_kind(failure)
         response = getattr(failure.value, "response", None)
-        self.box["error"] = f"HTTP {response.status}" if response is not None else str(failure.value)
+        detail = f"HTTP {response.status}" if response is not None else str(failure.value)
+        self.box["error"] = detail if kind in ("host unreachable", detail) else f"{kind} ({detail[:300]})"
 
 
 def fetch_one(url: str, cfg: Config | None) -> tuple[bytes, str | None, str]:

@@ -42,10 +42,19 @@ def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any
         "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 500},
         # Conditional GET for feeds, Retry-After; after RetryMiddleware (550) in the
         # response chain so it can stop retries.
-        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.FeedStateMiddleware": 560},
+        "DOWNLOADER_MIDDLEWARES": {
+            "crawler.middlewares.FeedStateMiddleware": 560,
+            # robots.txt kept across runs; a host whose robots.txt never answers is settled.
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawler.middlewares.RobotsMiddleware": 100,
+            # After RedirectMiddleware (600) in the response chain: loops and off-site
+            # redirects are counted, not dropped silently by the scheduler.
+            "crawler.middlewares.RedirectGuardMiddleware": 610,
+        },
         "EXTENSIONS": {"crawler.extensions.Progress": 500},
         "HTTPERROR_ALLOW_ALL": False,
         "DEFNEWS_DATABASE": cfg.database,
+        "DEFNEWS_RELEVANCE_LEXICON": cfg.relevance_lexicon(),  # None: the shipped vocabulary
         "DEFNEWS_MAX_LISTING_PAGES": c.max_listing_pages,
         "DEFNEWS_STORE_BATCH": defaults.STORE_BATCH,
         "DEFNEWS_POOL_BATCH": defaults.POOL_BATCH,

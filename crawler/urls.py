@@ -109,3 +109,20 @@ def choose_canonical(final_url: str, rel_canonical: str | None) -> str:
                 and not (_is_home(absolute) and not _is_home(final_url))):
             return canonical_url(absolute)
     return canonical_url(final_url)
+
+
+def link_problem(url: str) -> str | None:
+    """Why a link cannot be an article request ("bad link"), None when it can.
+
+    Only http(s) URLs with a host are fetched: ``javascript:``, ``data:``, ``file:``,
+    ``mailto:`` links and malformed URLs in a stranger's feed cost that entry alone.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        return "bad link"
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return "bad link"
+    return None

@@ -8,11 +8,10 @@ The spider only finds and fetches: extraction happens in the pipeline.
 from __future__ import annotations
 
 import calendar
-import gzip
 import logging
 import re
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterator
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
@@ -22,15 +21,19 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from scrapy.linkextractors import LinkExtractor
+from scrapy.utils.gz import gunzip
 from twisted.python.failure import Failure
 
 from crawler import defaults
 from crawler.config import SourceConfig
 from crawler.items import FeedMeta, Page
-from crawler.urls import canonical_url, strip_tracking
+from crawler.middlewares import failure_kind
+from crawler.text.relevance import default_lexicon
+from crawler.urls import canonical_url, link_problem, strip_tracking
 from storage.corrections import stories_to_recheck
 from storage.db import open_db
-from storage.stories import known_guids, stored_urls
+from storage.runs import ever_crawled, last_complete_run_start
+from storage.stories import known_guids, known_urls
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,9 @@ NOT_ARTICLE = re.compile(
     r"contact|about|privacy)(/|$)|\.(jpg|jpeg|png|gif|webp|svg|pdf|zip|mp3|mp4|xml|css|js)$",
     re.I,
 )
+
+
+_OLD_STAT_NAMES = {"not HTML": "defnews/skipped_not_html", "too large": "defnews/skipped_size"}
 
 
 def _entry_datetime(entry: Any) -> datetime | None:
@@ -63,20 +69,60 @@ def _iso(value: str | None) -> datetime | None:
     return d if d.tzinfo else None
 
 
-def sitemap_entries(body: bytes) -> tuple[str, list[tuple[str, FeedMeta | None]]]:
+def sitemap_entries(body: bytes, max_size: int = 0) -> tuple[str, list[tuple[str, FeedMeta | None]]]:
     """Parse a sitemap: ("index"|"urlset", [(loc, Google News metadata or None)])."""
+    kind, items = sitemap_items(body, max_size)
+    return kind, [(loc, meta) for loc, meta, _ in items]
+
+
+def parse_lastmod(value: str | None) -> datetime | None:
+    """The latest moment a sitemap ``<lastmod>`` (W3C datetime) can mean, in UTC.
+
+    Latest, because it decides what is skipped: a date alone may mean any time of that
+    day, a time without an offset any zone (up to UTC-12), and skipping an entry that did
+    change loses a story, while looking at one that did not costs little."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        d = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if "T" not in value and " " not in value:  # a date alone: the end of that day, anywhere
+        return d.replace(tzinfo=timezone.utc) + timedelta(days=1, hours=14)
+    if d.tzinfo is None:
+        return d.replace(tzinfo=timezone.utc) + timedelta(hours=12)
+    return d.astimezone(timezone.utc)
+
+
+def unchanged_since(lastmod: datetime | None, since: datetime | None) -> bool:
+    """True when a sitemap entry's lastmod says it did not change after `since` (the start
+    of the last complete run), allowing for clocks that disagree; unknown means changed."""
+    if lastmod is None or since is None:
+        return False
+    return lastmod < since - timedelta(seconds=defaults.LASTMOD_SKEW)
+
+
+def sitemap_items(body: bytes, max_size: int = 0) -> tuple[str, list[tuple[str, FeedMeta | None, datetime | None]]]:
+    """Parse a sitemap: ("index"|"urlset", [(loc, Google News metadata or None, lastmod)]).
+
+    A gzipped sitemap is inflated to at most ``max_size`` bytes (0: no limit), as Scrapy's
+    SitemapSpider does: served with Content-Encoding gzip it is a second layer that
+    Scrapy's own size limit never sees, and a 50 KB bomb inflates to gigabytes.
+    """
     if body[:2] == b"\x1f\x8b":
-        body = gzip.decompress(body)
+        body = gunzip(body, max_size=max_size)
     parser = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
     root = etree.fromstring(body, parser=parser)
     if root is None:
         return "urlset", []
     kind = "index" if etree.QName(root).localname == "sitemapindex" else "urlset"
-    out: list[tuple[str, FeedMeta | None]] = []
+    out: list[tuple[str, FeedMeta | None, datetime | None]] = []
     for el in root:
         if not isinstance(el.tag, str):
             continue
         loc = None
+        lastmod: datetime | None = None
         meta: FeedMeta | None = None
         for child in el.iter():
             if not isinstance(child.tag, str):
@@ -90,8 +136,10 @@ def sitemap_entries(body: bytes) -> tuple[str, list[tuple[str, FeedMeta | None]]
             elif name == "publication_date":
                 meta = meta or FeedMeta()
                 meta.published = _iso(child.text)
+            elif name == "lastmod" and lastmod is None:
+                lastmod = parse_lastmod(child.text)
         if loc:
-            out.append((loc, meta))
+            out.append((loc, meta, lastmod))
     return kind, out
 
 
@@ -117,7 +165,16 @@ class NewsSpider(scrapy.Spider):
         # What is already handled (stored or rejected) is not fetched again; read from the
         # project database, opened in from_crawler (None: nothing is known, e.g. in tests).
         self.factory: Any = None
+        self.vocabulary: str | None = None  # the relevance vocabulary's fingerprint (from_crawler)
         self._engine: Any = None
+        # ("skipped"|"failed", kind) -> [count, an example URL]: logged once per kind.
+        self.drops: dict[tuple[str, str], list] = {}
+        # Polite runs: listing pages are walked in full for a new source (or `crawl
+        # --full`); otherwise pagination stops at the first page with nothing unknown.
+        # Sitemap entries whose lastmod is older than the start of the last complete run
+        # (`since`) are skipped.
+        self.full_walk = True
+        self.since: datetime | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "NewsSpider":
@@ -127,21 +184,48 @@ class NewsSpider(scrapy.Spider):
         database = crawler.settings.get("DEFNEWS_DATABASE")
         if database:
             spider._engine, spider.factory = open_db(database)
+            spider.since = last_complete_run_start(spider.factory, spider.source.name)
+            spider.full_walk = not ever_crawled(spider.factory, spider.source.name)
+        if crawler.settings.getbool("DEFNEWS_FULL_WALK"):
+            spider.full_walk, spider.since = True, None
+        # Rejections judged with another relevance vocabulary no longer hold.
+        lexicon = crawler.settings.get("DEFNEWS_RELEVANCE_LEXICON") or default_lexicon()
+        spider.vocabulary = lexicon.fingerprint
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)
         return spider
 
     def on_closed(self, spider: Any = None, reason: str = "") -> None:
+        for (outcome, kind), (count, example) in sorted(self.drops.items()):
+            if count > 1:
+                log.warning("source %s: %d %s: %s, e.g. %s", self.source.name, count, outcome, kind, example[:300])
         if self._engine is not None:
             self._engine.dispose()
 
-    def known_guids(self, guids: list[str]) -> set[str]:
-        """Feed entries of this source already stored (or rejected): not fetched again."""
-        return known_guids(self.factory, self.source.name, guids) if self.factory is not None else set()
+    def known_guids(self, entries: list[FeedMeta]) -> set[str]:
+        """Feed entries of this source already stored, or rejected by the relevance filter
+        (unchanged since, scored below the source's threshold): not fetched again."""
+        return self._lookup(known_guids, self.source.name, {e.guid: e.signature() for e in entries},
+                            reject_below=self.source.reject_below, vocabulary=self.vocabulary)
 
     def known_urls(self, urls: list[str]) -> set[str]:
-        """Canonical URLs already stored: listing and sitemap links to them are not refetched."""
-        return stored_urls(self.factory, urls) if self.factory is not None else set()
+        """Canonical URLs already stored, or rejected below the source's threshold: listing
+        and sitemap links to them are not refetched."""
+        return self._lookup(known_urls, self.source.name, urls, reject_below=self.source.reject_below,
+                            vocabulary=self.vocabulary)
+
+    def _lookup(self, query: Callable[..., set[str]], *args: Any, **kwargs: Any) -> set[str]:
+        """A what-is-known query; with the database gone (restarting), one seed error and
+        nothing known: the pages are fetched, and their store fails and is reported."""
+        if self.factory is None:
+            return set()
+        try:
+            return query(self.factory, *args, **kwargs)
+        except Exception as exc:  # the database is away: this seed's entries cost this run
+            if not self.crawler.stats.get_value("defnews/database_lost"):
+                self.crawler.stats.set_value("defnews/database_lost", True)
+                self.seed_error(f"database unreachable while crawling: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+            return set()
 
     def seed_ok(self) -> None:
         """A feed, sitemap or listing page that was read: the run is not a failed one."""
@@ -241,7 +325,9 @@ class NewsSpider(scrapy.Spider):
 
     def seed_failed(self, failure: Failure) -> None:
         request = failure.request
-        self.seed_error(f"{request.meta.get('seed', 'seed')} {request.url} failed: {_reason(failure)}")
+        _, kind = failure_kind(failure)
+        why = kind if kind == "host unreachable" else _reason(failure)  # the warning says why
+        self.seed_error(f"{request.meta.get('seed', 'seed')} {request.url} failed: {why}")
 
     def seed_error(self, what: str) -> None:
         """A feed, sitemap or listing page that gave nothing: reported per source, counted
@@ -252,24 +338,64 @@ class NewsSpider(scrapy.Spider):
         stats.inc_value("defnews/seed_failed")
         log.error(msg)
 
+    def warn(self, what: str) -> None:
+        """Something a user should know that did not fail the source (an empty feed, a
+        host settled as unreachable): shown under the summary, not counted as a failure."""
+        msg = f"source {self.source.name}: {what}"
+        stats = self.crawler.stats
+        stats.set_value("defnews/warnings", [*stats.get_value("defnews/warnings", []), msg])
+        log.warning(msg)
+
+    def drop(self, outcome: str, kind: str, url: str, detail: str = "") -> None:
+        """Count one dropped item by kind; log the first of each kind with its example.
+
+        A feed of 10 000 dead links must not write 10 000 lines: the count per kind goes to
+        the summary (stats ``defnews/skip/<kind>``, ``defnews/fail/<kind>``) and the spider's
+        close logs one line per kind.
+        """
+        key = "skip" if outcome == "skipped" else "fail"
+        self.crawler.stats.inc_value(f"defnews/{key}/{kind}")
+        if kind in _OLD_STAT_NAMES:  # kept for whoever reads the stats by these names
+            self.crawler.stats.inc_value(_OLD_STAT_NAMES[kind])
+        if outcome == "failed":
+            self.crawler.stats.inc_value("defnews/failed")
+        seen = self.drops.get((outcome, kind))
+        if seen is None:
+            self.drops[(outcome, kind)] = [1, url]
+            log.warning("source %s: %s %s: %s%s (further ones counted, not logged)", self.source.name,
+                        outcome, kind, url[:300], f" ({detail})" if detail else "")
+        else:
+            seen[0] += 1
+
+
     def article_failed(self, failure: Failure) -> None:
-        request = failure.request
-        reason = _reason(failure)
-        if "max size" in reason or "DOWNLOAD_MAXSIZE" in reason:
-            self.crawler.stats.inc_value("defnews/skipped_size")
-            log.warning("source %s: %s skipped: larger than crawl.max_page_bytes (%s)",
-                        self.source.name, request.url, reason)
-            return
-        self.crawler.stats.inc_value("defnews/failed")
-        log.warning("source %s: article %s failed: %s", self.source.name, request.url, reason)
+        outcome, kind = failure_kind(failure)
+        self.drop(outcome, kind, failure.request.url, _reason(failure))
 
     # -- discovery ----------------------------------------------------------------------
-    def article_request(self, url: str, feed: FeedMeta | None = None) -> scrapy.Request:
-        url = strip_tracking(url)
-        if feed is not None:
-            self.feed_meta.setdefault(canonical_url(url), feed)
-        return scrapy.Request(url, callback=self.parse_article,
-                              errback=self.article_failed, meta={"feed": feed})
+    def article_request(self, url: str, feed: FeedMeta | None = None) -> scrapy.Request | None:
+        """The request for one article link, or None (counted) when the link cannot be one."""
+        problem = link_problem(url)
+        if problem is None and not self.is_allowed(url):
+            problem = "off-site"
+        if problem is not None:
+            self.drop("skipped", problem, url)
+            return None
+        try:
+            url = strip_tracking(url)
+            if feed is not None:
+                self.feed_meta.setdefault(canonical_url(url), feed)
+            return scrapy.Request(url, callback=self.parse_article,
+                                  errback=self.article_failed, meta={"feed": feed})
+        except ValueError as exc:  # whatever else a stranger's URL can hold
+            self.drop("skipped", "bad link", url, str(exc))
+            return None
+
+    def article_requests(self, links: list[tuple[str, FeedMeta | None]]) -> Iterator[scrapy.Request]:
+        for url, meta in links:
+            req = self.article_request(url, meta)
+            if req is not None:
+                yield req
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
         if response.status == 304:  # conditional GET (crawler/middlewares.py): nothing new
@@ -280,40 +406,54 @@ class NewsSpider(scrapy.Spider):
             "content-type": response.headers.get("Content-Type", b"").decode("latin-1"),
             "content-location": response.url,
         })
+        if not response.body.strip():
+            self.seed_error(f"feed {response.url} answered {response.status} with an empty body")
+            return
         if parsed.bozo and not parsed.entries:
             self.seed_error(f"feed {response.url} is not a valid RSS/Atom feed ({parsed.get('bozo_exception')})")
             return
         self.seed_ok()
+        if not parsed.entries:
+            self.warn(f"feed {response.url} holds no entries")
         found: list[tuple[str, FeedMeta]] = []
         for entry in parsed.entries:
-            link = entry.get("link") or ""
-            if not link:
+            try:  # one strange entry costs that entry alone
+                link = entry.get("link") or ""
+                if not link:
+                    self.drop("skipped", "bad link", response.url, "a feed entry without a usable link")
+                    continue
+                link = urljoin(response.url, link)
+                meta = FeedMeta(
+                    title=(entry.get("title") or "").strip(),
+                    published=_entry_datetime(entry),
+                    author=(entry.get("author") or "").strip(),
+                    guid=(entry.get("id") or link).strip(),
+                )
+            except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+                self.drop("skipped", "bad entry", response.url, f"{type(exc).__name__}: {exc}")
                 continue
-            link = urljoin(response.url, link)
-            meta = FeedMeta(
-                title=(entry.get("title") or "").strip(),
-                published=_entry_datetime(entry),
-                author=(entry.get("author") or "").strip(),
-                guid=(entry.get("id") or link).strip(),
-            )
             found.append((link, meta))
         self.crawler.stats.inc_value("defnews/feed_entries", len(found))
-        known = self.known_guids([m.guid for _, m in found])
+        known = self.known_guids([m for _, m in found])
         if known:
             self.crawler.stats.inc_value("defnews/feed_known", len(known))
             log.info("source %s: feed %s: %d of %d entries already stored", self.source.name,
                      response.url, len(known), len(found))
-        for link, meta in found:
-            if meta.guid not in known:
-                yield self.article_request(link, meta)
+        yield from self.article_requests([(link, meta) for link, meta in found if meta.guid not in known])
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        if response.status == 304:  # conditional GET (crawler/middlewares.py): unchanged
+            self.seed_ok()
+            return
         try:
-            kind, entries = sitemap_entries(response.body)
-        except (etree.XMLSyntaxError, OSError, EOFError) as exc:
+            kind, items = sitemap_items(response.body, self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+        except (etree.XMLSyntaxError, OSError, EOFError, ValueError) as exc:
             self.seed_error(f"sitemap {response.url} cannot be parsed ({exc})")
             return
         self.seed_ok()
+        entries = [(loc, meta) for loc, meta, lastmod in items if not unchanged_since(lastmod, self.since)]
+        if len(entries) < len(items):
+            self.crawler.stats.inc_value("defnews/sitemap_unchanged", len(items) - len(entries))
         if kind == "index":
             for loc, _ in entries:
                 loc = urljoin(response.url, loc)
@@ -323,21 +463,27 @@ class NewsSpider(scrapy.Spider):
             return
         articles = [(urljoin(response.url, loc), meta) for loc, meta in entries]
         articles = [(u, m) for u, m in articles if self.is_article_url(u, explicit=True)]
-        for url, meta in self.drop_known(articles):
-            yield self.article_request(url, meta)
+        yield from self.article_requests(self.drop_known(articles))
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         if response.meta.get("seed") == "listing":
             self.seed_ok()
+        if response.status == 304:  # unchanged since the last complete run: nothing new
+            return
         here = canonical_url(response.url)
         self._nav_seen.add(here)
         if not _is_html(response):
             return
         links = [(link.url, None) for link in self.link_extractor.extract_links(response)
                  if self.is_article_url(link.url, explicit=False) and canonical_url(link.url) != here]
-        for url, _ in self.drop_known(links):
-            yield self.article_request(url)
+        fresh = self.drop_known(links)
+        yield from self.article_requests(fresh)
         page = response.meta.get("listing_page", 1)
+        if not fresh and not self.full_walk:
+            # Nothing here is unknown: older pages hold older stories, already handled.
+            self.crawler.stats.inc_value("defnews/listing_stopped")
+            log.debug("source %s: listing %s holds nothing new: pagination stops", self.source.name, response.url)
+            return
         if page < self.max_listing_pages:
             nxt = next_page_url(response)
             if nxt and self.first_visit(response.urljoin(nxt)):
@@ -380,9 +526,8 @@ class NewsSpider(scrapy.Spider):
             self.crawler.stats.inc_value("defnews/recheck_unchanged")
             return
         if not _is_html(response):
-            self.crawler.stats.inc_value("defnews/skipped_not_html")
-            log.info("source %s: %s skipped: not HTML (%s)", self.source.name, response.url,
-                     response.headers.get("Content-Type", b"").decode("latin-1"))
+            self.drop("skipped", "not HTML", response.url,
+                      response.headers.get("Content-Type", b"").decode("latin-1"))
             return
         redirects = response.meta.get("redirect_urls") or []
         # Taken out once used, so the map does not grow with the crawl.

@@ -32,6 +32,7 @@ from crawler.items import Record
 from crawler.text.revisions import is_degraded, version_hash
 from storage.db import as_utc, utcnow
 from storage.models import CrawlRun, Story
+from storage.search import search_columns
 
 STORIES = Story.__table__
 
@@ -126,6 +127,8 @@ def apply_corrections(factory: sessionmaker[Session],
             values = {"title": record.title or old["title"], "text": record.text,
                       "page_hash": new_hash, "updated_at": now,
                       "revision": STORIES.c.revision + 1, **validators}
+            # The search index follows the corrected headline and text (storage/search.py).
+            values.update(search_columns(values["title"], record.text))
             if record.author:
                 values["author"] = record.author
             if record.language:

@@ -6,8 +6,6 @@ so `defnews crawl` on a fresh machine needs no set-up step.
 
 from __future__ import annotations
 
-from typing import Any
-
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable

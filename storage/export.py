@@ -97,21 +97,22 @@ def neutralise_formula(value: str) -> str:
     return value
 
 
-def write_csv(rows: Iterable[dict], out: IO[str], *, excel: bool = False) -> int:
+def write_csv(rows: Iterable[dict], out: IO[str], *, excel: bool = False,
+              columns: list[str] = COLUMNS) -> int:
     if excel:
         out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(columns)
     n = 0
     if excel:
         for row in rows:
-            writer.writerow([neutralise_formula("" if row.get(c) is None else str(row[c])) for c in COLUMNS])
+            writer.writerow([neutralise_formula("" if row.get(c) is None else str(row[c])) for c in columns])
             n += 1
         return n
     # csv writes None as "" and numbers with str(): the cells need no conversion here.
     # Rows from elsewhere than iter_rows may lack the columns after the contract's.
     for row in rows:
-        writer.writerow([row.get(c) for c in COLUMNS])
+        writer.writerow([row.get(c) for c in columns])
         n += 1
     return n
 

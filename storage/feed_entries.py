@@ -18,20 +18,25 @@ ENTRIES = FeedEntry.__table__
 _CHUNK = 2000
 
 
-def seen_guids(session: Session | Connection, source: str, guids: Iterable[str]) -> set[str]:
-    """The GUIDs among ``guids`` that ``source`` has already stored a story for."""
+def seen_guids(session: Session | Connection, source: str, guids: Iterable[str], *,
+               stored_only: bool = False) -> set[str]:
+    """The GUIDs among ``guids`` that ``source`` has already stored a story for (or, unless
+    ``stored_only``, seen rejected: storage.rejections says whether that still holds)."""
     wanted = sorted({g for g in guids if g})
     out: set[str] = set()
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start:start + _CHUNK]
-        out.update(session.execute(select(ENTRIES.c.guid).where(
-            ENTRIES.c.source == source, ENTRIES.c.guid.in_(chunk))).scalars())
+        q = select(ENTRIES.c.guid).where(ENTRIES.c.source == source, ENTRIES.c.guid.in_(chunk))
+        if stored_only:
+            q = q.where(ENTRIES.c.story_id.is_not(None))
+        out.update(session.execute(q).scalars())
     return out
 
 
 def remember_guids(conn: Connection, entries: list[tuple[str, str, str, int | None]],
                    seen_at: datetime) -> None:
-    """Record (source, guid, url, story_id); a GUID already remembered is left as it is."""
+    """Record (source, guid, url, story_id); a GUID already remembered is left as it is,
+    unless it was remembered rejected (no story) and now has its story."""
     if not entries:
         return
     if conn.dialect.name == "postgresql":
@@ -41,4 +46,8 @@ def remember_guids(conn: Connection, entries: list[tuple[str, str, str, int | No
     rows = {(s, g): {"source": s, "guid": g, "url": u, "story_id": sid, "seen_at": seen_at}
             for s, g, u, sid in entries}
     ordered = [rows[k] for k in sorted(rows)]  # one lock order for concurrent writers
-    conn.execute(insert(ENTRIES).on_conflict_do_nothing(), ordered)
+    stmt = insert(ENTRIES)
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=["source", "guid"],
+        set_={"story_id": stmt.excluded.story_id, "url": stmt.excluded.url},
+        where=ENTRIES.c.story_id.is_(None) & stmt.excluded.story_id.is_not(None)), ordered)

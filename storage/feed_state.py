@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import utcnow
@@ -25,14 +25,19 @@ class FeedCheck:
     last_modified: str | None = None
 
 
-def load_validators(factory: sessionmaker[Session], urls: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
-    """(etag, last_modified) of each feed URL that has some stored."""
+def load_validators(factory: sessionmaker[Session], urls: Iterable[str],
+                    source: str | None = None) -> dict[str, tuple[str | None, str | None]]:
+    """(etag, last_modified) of each of `urls`, and of every URL `source` checked before
+    (child sitemaps, listing pages, found on the way), that has some stored."""
     wanted = list(urls)
-    if not wanted:
+    where = [FeedState.url.in_(wanted)] if wanted else []
+    if source is not None:
+        where.append(FeedState.source == source)
+    if not where:
         return {}
     with factory() as session:
-        rows = session.scalars(select(FeedState).where(FeedState.url.in_(wanted)))
-        return {st.url: (st.etag, st.last_modified) for st in rows}
+        rows = session.scalars(select(FeedState).where(or_(*where)))
+        return {st.url: (st.etag, st.last_modified) for st in rows if st.etag or st.last_modified}
 
 
 def save_checks(factory: sessionmaker[Session], source: str, checks: dict[str, FeedCheck], *,

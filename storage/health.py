@@ -58,6 +58,15 @@ def scheduled_runs(session: Session) -> dict[str, datetime | None]:
     return out
 
 
+def last_run_costs(session: Session) -> dict[str, tuple[int | None, float | None]]:
+    """(requests, CPU seconds) of each source's newest finished run."""
+    newest = (select(func.max(CrawlRun.id)).where(CrawlRun.ended_at.is_not(None))
+              .group_by(CrawlRun.source).scalar_subquery())
+    rows = session.execute(select(CrawlRun.source, CrawlRun.requests, CrawlRun.cpu_s)
+                           .where(CrawlRun.id.in_(newest)))
+    return {source: (requests, cpu) for source, requests, cpu in rows}
+
+
 def source_health(factory: sessionmaker[Session], sources: Iterable[ConfiguredSource]) -> list[dict]:
     """One row per configured source, in config order (stored state joined to config)."""
     now = utcnow()
@@ -65,6 +74,7 @@ def source_health(factory: sessionmaker[Session], sources: Iterable[ConfiguredSo
         by_name = {s.name: s for s in session.scalars(select(Source))}
         counts = dict(session.execute(select(Story.source, func.count()).group_by(Story.source)).all())
         scheduled = scheduled_runs(session)
+        costs = last_run_costs(session)
         last_ids = select(func.max(CrawlRun.id)).group_by(CrawlRun.source)
         last_runs = {r.source: r for r in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(last_ids)))}
     running = {name for name, lk in holders(factory).items()
@@ -99,6 +109,9 @@ def source_health(factory: sessionmaker[Session], sources: Iterable[ConfiguredSo
             "last_run_fetched": last_runs[sc.name].pages if sc.name in last_runs else None,
             "last_run_new": last_runs[sc.name].new if sc.name in last_runs else None,
             "last_run_workers": (last_runs[sc.name].workers or 1) if sc.name in last_runs else None,
+            # What the last finished run cost: an operator sees what each source costs.
+            "last_run_requests": costs.get(sc.name, (None, None))[0],
+            "last_run_cpu_s": costs.get(sc.name, (None, None))[1],
         })
     return rows
 

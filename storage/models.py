@@ -95,6 +95,11 @@ class Story(Base):
     page_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Headline and text folded for search (storage/search.py ``search_columns``): the
+    # full-text indexes (SQLite FTS5, PostgreSQL tsvector + GIN, made by migration
+    # 0003_search) index these, so a query folded the same way finds every spelling.
+    search_title: Mapped[str] = mapped_column(Text, default="", server_default="")
+    search_body: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     __table_args__ = (
         # One original per exact text: the exact-level lookup and its race guard in one index.
@@ -154,6 +159,35 @@ class FeedEntry(Base):
     __table_args__ = (UniqueConstraint("source", "guid", name="uq_feed_entries_source_guid"),)
 
 
+class Rejection(Base):
+    """A story the relevance filter rejected: enough to audit it and to decide whether to
+    fetch it again, never its text (``defnews export --rejected``).
+
+    One row per (source, story URL), updated when the story is judged again. ``link`` is
+    the canonical URL of the link that was followed (a listing or sitemap link may differ
+    from the story's rel=canonical URL); ``entry`` is the feed entry's signature and
+    ``vocabulary`` the relevance vocabulary's, so an edited entry, or a story judged with
+    other terms, is fetched again."""
+
+    __tablename__ = "rejections"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(100))
+    url: Mapped[str] = mapped_column(Text)
+    link: Mapped[str] = mapped_column(Text)
+    guid: Mapped[str | None] = mapped_column(Text, nullable=True)
+    entry: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    title: Mapped[str] = mapped_column(Text)
+    score: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    vocabulary: Mapped[str | None] = mapped_column(String(64), nullable=True)  # Lexicon.fingerprint
+    rejected_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    __table_args__ = (UniqueConstraint("source", "url", name="uq_rejections_source_url"),
+                      Index("ix_rejections_source_link", "source", "link"),
+                      Index("ix_rejections_source_guid", "source", "guid"))
+
+
 class FeedState(Base):
     """Conditional-GET validators and status of one feed URL (Miniflux-style)."""
 
@@ -165,6 +199,19 @@ class FeedState(Base):
     last_modified: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class RobotsTxt(Base):
+    """A host's robots.txt, kept across runs for as long as its caching headers allow
+    (at most 24 h, RFC 9309 section 2.4), so a run does not fetch it again."""
+
+    __tablename__ = "robots_txt"
+
+    netloc: Mapped[str] = mapped_column(String(300), primary_key=True)  # scheme://host:port
+    status: Mapped[int] = mapped_column(Integer)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class CrawlRun(Base):
@@ -187,6 +234,13 @@ class CrawlRun(Base):
     host: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # Workers that shared this run through the Redis frontier (pid/host: the first one).
     workers: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # What the run cost: HTTP requests sent (robots.txt included) and CPU seconds of its
+    # process and pool workers; empty for runs whose process did not finish.
+    requests: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cpu_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    # Retention deletes a source's oldest runs: by source, then start time.
+    __table_args__ = (Index("ix_crawl_runs_source_started", "source", "started_at"),)
 
 
 class SourceLock(Base):

@@ -17,8 +17,9 @@ from __future__ import annotations
 import os
 import socket
 from datetime import datetime, timedelta
+from typing import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.defaults import BACKOFF_CAP
@@ -66,7 +67,8 @@ def finish_run(factory: sessionmaker[Session], run_id: int, status: str, counts:
         done = session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(
             pages=CrawlRun.pages + counts.pages, new=CrawlRun.new + counts.new,
             duplicates=CrawlRun.duplicates + counts.duplicates,
-            rejected=CrawlRun.rejected + counts.rejected, failed=CrawlRun.failed + counts.failed))
+            rejected=CrawlRun.rejected + counts.rejected, failed=CrawlRun.failed + counts.failed,
+            requests=func.coalesce(CrawlRun.requests, 0) + counts.requests))
         if done.rowcount == 0:
             return
         run = session.get(CrawlRun, run_id, populate_existing=True)
@@ -92,6 +94,55 @@ def finish_run(factory: sessionmaker[Session], run_id: int, status: str, counts:
                 src.consecutive_failures = 0
                 src.last_success_at = now
                 src.last_error = None
+
+
+def ever_crawled(factory: sessionmaker[Session], source: str) -> bool:
+    """True when `source` had a successful run: a new source gets a full walk."""
+    with factory() as session:
+        src = session.scalar(select(Source).where(Source.name == source))
+        return src is not None and src.last_success_at is not None
+
+
+def last_complete_run_start(factory: sessionmaker[Session], source: str) -> datetime | None:
+    """When the newest run of `source` that ended ok with nothing failed started.
+
+    Anything a sitemap says was last modified before then was seen by that run and
+    handled (stored, rejected or not an article): it need not be looked at again. A run
+    with failures does not count, so what failed is tried again."""
+    with factory() as session:
+        started = session.scalar(select(CrawlRun.started_at).where(
+            CrawlRun.source == source, CrawlRun.status == "ok", CrawlRun.failed == 0)
+            .order_by(CrawlRun.started_at.desc()).limit(1))
+    return as_utc(started)
+
+
+def record_cpu(factory: sessionmaker[Session], cpu_by_run: dict[int, float]) -> None:
+    """Add the CPU seconds a crawl process spent on each run (known only once the process
+    is done); added, like the counts, because workers sharing a run each add theirs."""
+    if not cpu_by_run:
+        return
+    with factory.begin() as session:
+        for run_id, cpu in cpu_by_run.items():
+            session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(
+                cpu_s=func.coalesce(CrawlRun.cpu_s, 0) + round(cpu, 3)))
+
+
+def prune_runs(factory: sessionmaker[Session], sources: Iterable[str], before: datetime) -> int:
+    """Delete the run records of `sources` started before `before` (retention), but never a
+    source's newest run nor a run still open. Returns how many went.
+
+    Per source, through the (source, started_at) index: the cost does not grow with the
+    runs kept, and every crawl trims what it owns, so the table stays flat."""
+    n = 0
+    with factory.begin() as session:
+        for source in sources:
+            newest = session.scalar(select(func.max(CrawlRun.id)).where(CrawlRun.source == source))
+            if newest is None:
+                continue
+            n += session.execute(delete(CrawlRun).where(
+                CrawlRun.source == source, CrawlRun.started_at < before, CrawlRun.id != newest,
+                CrawlRun.status != "running")).rowcount or 0
+    return n
 
 
 # -- runs whose process died ------------------------------------------------------------

@@ -40,7 +40,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -58,10 +58,14 @@ from crawler.text.fingerprints import (
 )
 from crawler.items import Record
 from crawler.text.learned import candidate_lines
+from crawler.text.story_facts import story_facts
 from storage.db import utcnow
 from storage.feed_entries import remember_guids, seen_guids
 from storage.learned import record_candidates
+from storage.rejections import (Rejected, forget_rejections, record_rejections, still_rejected_guids,
+                                still_rejected_urls)
 from storage.models import Story
+from storage.search import search_columns
 
 STORIES = Story.__table__
 CHUNK = 2000  # values per IN (...) / rows per INSERT: under SQLite's and PostgreSQL's limits
@@ -88,6 +92,7 @@ class _Candidate:
     root: int  # the cluster original: duplicate_of or id
     signature: bytes | None
     title: str  # normalised
+    facts: tuple[str, ...] = ()  # of its headline and text (crawler.text.story_facts)
 
 
 @dataclass
@@ -120,12 +125,13 @@ def keys_for(record: Record, params: DedupParams = DEFAULT_PARAMS) -> DedupKeys:
 def store_records(factory: sessionmaker[Session], records: Sequence[Record],
                   run_id: int | None = None, params: DedupParams = DEFAULT_PARAMS,
                   recent_limit: int = RECENT_LIMIT, *,
-                  rejected: Sequence[tuple[str, str, str, int | None]] = (),
+                  rejected: Sequence[Rejected] = (),
                   learn_source: str | None = None) -> list[Outcome]:
     """Store a batch in one transaction; one Outcome per record, in order.
 
-    The same transaction remembers the `rejected` feed entries (source, guid, url, None),
-    so the next run does not fetch them again, and, with `learn_source`, counts the lines
+    The same transaction records the relevance filter's `rejected` stories (so the next
+    run does not fetch them again while the rejection holds; a story stored after all is
+    no longer one), and, with `learn_source`, counts the lines
     of the batch's new originals towards that source's learned boilerplate: only new
     originals teach it, since a republished story's paragraphs recur across stories
     without being boilerplate. Retried whole on deadlock or lock timeout (nothing of a
@@ -140,7 +146,12 @@ def store_records(factory: sessionmaker[Session], records: Sequence[Record],
                 outcomes = _store_batch(session.connection(), records, keys, run_id, params,
                                         recent_limit) if records else []
                 if rejected:
-                    remember_guids(session.connection(), list(rejected), utcnow())
+                    record_rejections(session.connection(), rejected, utcnow())
+                    remember_guids(session.connection(), [(r.source, r.guid, r.url, None)
+                                                          for r in rejected if r.guid], utcnow())
+                for source in {r.source for r in records}:
+                    forget_rejections(session.connection(), source, [
+                        r.url for r, o in zip(records, outcomes) if r.source == source and o.status != "exists"])
                 if learn_source is not None:
                     # The worker computed each record's candidates (extra["lines"]).
                     learn = [r.extra.get("lines") or candidate_lines(r.text or "")
@@ -274,7 +285,7 @@ def _best_match(keys: DedupKeys, owner_ids: Iterable[int], candidates: dict[int,
         if cand is None or cand.signature is None:
             continue
         j = estimate_jaccard(keys.signature, cand.signature)
-        if is_same_story(j, title_similarity(keys.title, cand.title), params):
+        if is_same_story(j, title_similarity(keys.title, cand.title), params, keys.facts, cand.facts):
             if best is None or j > best[0]:
                 best = (j, cand.root)
     return best
@@ -288,7 +299,7 @@ def _best_batch_match(keys: DedupKeys, plans: list[_Plan], idxs: Iterable[int],
     for i in sorted(idxs):
         other = plans[i].keys
         j = estimate_jaccard(keys.signature, other.signature)
-        if is_same_story(j, title_similarity(keys.title, other.title), params):
+        if is_same_story(j, title_similarity(keys.title, other.title), params, keys.facts, other.facts):
             if best is None or j > best[0]:
                 best = (j, i)
     return best
@@ -365,11 +376,13 @@ def _bucket_owners(conn: Connection, hashes: Iterable[int],
 def _candidates(conn: Connection, ids: set[int]) -> dict[int, _Candidate]:
     out: dict[int, _Candidate] = {}
     for chunk in _chunks(sorted(ids)):
-        for sid, dup, sig, title in conn.execute(
-                select(STORIES.c.id, STORIES.c.duplicate_of, STORIES.c.minhash, STORIES.c.title)
+        for sid, dup, sig, title, body in conn.execute(
+                select(STORIES.c.id, STORIES.c.duplicate_of, STORIES.c.minhash, STORIES.c.title,
+                       STORIES.c.text)
                 .where(STORIES.c.id.in_(chunk))):
             out[sid] = _Candidate(sid, dup or sid, bytes(sig) if sig is not None else None,
-                                  " ".join(words(title or "")))
+                                  " ".join(words(title or "")),
+                                  tuple(story_facts(f"{title or ''}\n{body or ''}")))
     return out
 
 
@@ -392,6 +405,7 @@ def _row(p: _Plan, run_id: int | None) -> dict:
         "run_id": run_id, "fingerprint": p.keys.fingerprint, "minhash": p.keys.signature,
         "duplicate_of": p.root if p.status == "duplicate" else None,
         "page_hash": r.page_hash, "etag": r.etag, "last_modified": r.last_modified,
+        **search_columns(r.title, r.text),
     }
 
 
@@ -525,7 +539,21 @@ def _settle_buckets(conn: Connection, limit: int, new_ids: list[int]) -> None:
         conn.execute(text("DELETE FROM story_bands_recent"))
 
 
-def known_guids(factory: sessionmaker[Session], source: str, guids: Iterable[str]) -> set[str]:
-    """Feed entries `source` already stored (or rejected): the spider does not refetch them."""
+def known_guids(factory: sessionmaker[Session], source: str, entries: Mapping[str, str | None], *,
+                reject_below: float = 0.0, vocabulary: str | None = None) -> set[str]:
+    """Feed GUIDs (-> entry signature) `source` already stored, or rejected with the entry
+    unchanged, the same `vocabulary` and a score below `reject_below`: not refetched."""
     with factory() as session:
-        return seen_guids(session, source, guids)
+        known = seen_guids(session, source, entries, stored_only=True)
+        rest = {g: sig for g, sig in entries.items() if g not in known}
+        return known | still_rejected_guids(session, source, rest, reject_below, vocabulary)
+
+
+def known_urls(factory: sessionmaker[Session], source: str, urls: Iterable[str], *,
+               reject_below: float = 0.0, vocabulary: str | None = None) -> set[str]:
+    """Canonical URLs stored, or rejected for `source` (same `vocabulary`, score below
+    `reject_below`): listing and sitemap links to them are not refetched."""
+    wanted = set(urls)
+    stored = stored_urls(factory, wanted)
+    with factory() as session:
+        return stored | still_rejected_urls(session, source, wanted - stored, reject_below, vocabulary)

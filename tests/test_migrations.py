@@ -8,11 +8,13 @@ from alembic.migration import MigrationContext
 from storage.db import open_db
 from storage.migrate import current_revision, head_revision
 from storage.models import Base
+from storage.search import include_name
 
 
 def _diff(engine) -> list:
     with engine.connect() as conn:
-        return compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        return compare_metadata(MigrationContext.configure(conn, opts={"include_name": include_name}),
+                                Base.metadata)
 
 
 def test_migrations_match_models_on_sqlite(tmp_path):

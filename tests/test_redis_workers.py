@@ -36,7 +36,9 @@ def test_two_workers_share_the_frontier(web, tmp_path, redis_url, unique):
         ttl = client.ttl("alpha:dupefilter")
         assert 0 < ttl <= 6 * 3600, "the shared seen-set expires, so failed pages are retried later"
         w.clear()
-        again = subprocess.run([*defnews_cmd(), "--config", str(cfg), "crawl"], cwd=ROOT, env=env,
+        # --full: without it a later run rightly stops at the first listing page holding
+        # nothing new (issue 15); a full walk must still get past the persistent seen-set.
+        again = subprocess.run([*defnews_cmd(), "--config", str(cfg), "crawl", "--full"], cwd=ROOT, env=env,
                                capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
         assert again.returncode == 0, again.stderr
         assert "/category/defense/page/2/" in w.paths(sites["alpha"].host), \

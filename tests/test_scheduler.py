@@ -15,13 +15,15 @@ import pytest
 from tests.web.aggsite import config_text, env, query, start_sites, stop_group, wait_for, write_config
 from tests.conftest import ROOT, defnews_cmd, run_defnews
 
-# Makes `defnews crawl --source <DEFNEWS_TEST_CRASH_SOURCE>` raise inside the crawl, the way
-# a bug would: the child imports crawler.runner, whose run_crawl is swapped for one that
-# raises. Installed through sitecustomize so the real, unmodified command runs.
+# Makes the crawl of the source named by DEFNEWS_TEST_CRASH_SOURCE raise inside the crawl,
+# the way a bug would: crawler.runner's run_crawl is swapped, when the module is imported,
+# for one that raises for that source. Installed through sitecustomize so the real,
+# unmodified command runs, whether the crawl is a fresh process or forked by the zygote
+# (which imported crawler.runner before any crawl): the check is made at call time.
 SITECUSTOMIZE = '''
 import os, sys
 _victim = os.environ.get("DEFNEWS_TEST_CRASH_SOURCE")
-if _victim and _victim in sys.argv and "crawl" in sys.argv:
+if _victim:
     import importlib.abc, importlib.machinery
 
     class _Crash(importlib.abc.MetaPathFinder):
@@ -34,8 +36,12 @@ if _victim and _victim in sys.argv and "crawl" in sys.argv:
 
             def exec_module(module):
                 run(module)
-                def run_crawl(*args, **kwargs):
-                    raise RuntimeError("injected crash in the crawl of " + _victim)
+                real = module.run_crawl
+
+                def run_crawl(cfg, sources, *args, **kwargs):
+                    if any(s.name == _victim for s in sources):
+                        raise RuntimeError("injected crash in the crawl of " + _victim)
+                    return real(cfg, sources, *args, **kwargs)
                 module.run_crawl = run_crawl
 
             spec.loader.exec_module = exec_module

@@ -34,7 +34,7 @@ from crawler.text.dates import resolve_date
 from crawler.text.facts import PageFacts, as_facts, decode_html, is_article, parse_tree
 from crawler.text.language import detect_language
 from crawler.text.meta import find_author
-from crawler.text.relevance import score_normalized
+from crawler.text.relevance import score
 from crawler.text.revisions import version_hash
 from crawler.urls import choose_canonical
 
@@ -568,9 +568,12 @@ def extract(page: Page, rules: SourceRules, trace: list[CleaningTrace] | None = 
     # tables are blocks: fast mode falls back to the whole <body> (menus, related links,
     # the dateline; the issue-11 asp-table pages), where the readability/jusText
     # comparison finds the story. Those pages go straight to the full pass.
-    options = trafilatura_full_options() if layout_tables else trafilatura_options()
+    # A page over the node budget (crawler/text/parsing.py) stays in fast mode: the
+    # comparison's cost on what is left of such a page is quadratic.
+    full = bool(layout_tables) and not facts.crowded
+    options = trafilatura_full_options() if full else trafilatura_options()
     doc = bare_extraction(tree, url=final_url, options=options)
-    if doc is not None and not layout_tables and looks_like_menu(doc.text or ""):
+    if doc is not None and not full and not facts.crowded and looks_like_menu(doc.text or ""):
         # trafilatura copies the tree it is given: ours is still whole for a second pass.
         doc = bare_extraction(tree, url=final_url, options=trafilatura_full_options()) or doc
     if doc is None:
@@ -612,7 +615,7 @@ def extract(page: Page, rules: SourceRules, trace: list[CleaningTrace] | None = 
         date_source=date_source,
         language=detect_language(text),
         fetched_at=fetched_at,
-        relevance=score_normalized(norm_title, norm_text),
+        relevance=score(norm_title, norm_text, rules.lexicon, normalized=True),
         guid=feed.guid if feed else "",
         site_name=site_name,
         page_hash=version_hash(page_title.strip(), text),

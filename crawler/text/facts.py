@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Iterable, Iterator, Mapping
 
 from lxml import etree
-from lxml import html as lxml_html
 
 from crawler.items import FeedMeta
 from crawler.text.arabic import normalize
+from crawler.text.decoding import decode_html
+from crawler.text.parsing import parse_html, parse_page
 
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:]+)""", re.I)
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 
 _SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "iframe", "head", "title", "select", "option", "button"}
@@ -34,35 +34,10 @@ _BLOCK_TAGS = {
 }
 
 
-def decode_html(body: bytes, encoding: str | None = None) -> str:
-    """Decode with the HTTP charset, else <meta charset>, else UTF-8, else windows-1256.
-
-    windows-1256 is the usual legacy encoding of older Arabic sites; trying it last keeps
-    UTF-8 pages intact while making undeclared legacy pages readable.
-    """
-    candidates: list[str] = []
-    if encoding:
-        candidates.append(encoding)
-    m = _META_CHARSET.search(body[:4096])
-    if m:
-        candidates.append(m.group(1).decode("ascii", "ignore"))
-    candidates += ["utf-8", "windows-1256"]
-    for enc in candidates:
-        try:
-            return body.decode(enc)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return body.decode("utf-8", "replace")
-
-
-def parse_tree(html_text: str):  # -> lxml HtmlElement | None
-    """Parse without HTML comments: trafilatura given a tree that still holds comment
-    nodes loses whole paragraphs (measured on the Zyte benchmark: 1751 vs 3402 chars)."""
-    parser = lxml_html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False)
-    try:
-        return lxml_html.document_fromstring(html_text, parser=parser)
-    except (ValueError, etree.ParserError):
-        return None
+# Decoding (declared encoding kept by its invalid-sequence share, control characters
+# stripped) and the bounded parse (depth flattened, node budget) are crawler/text/decoding.py
+# and crawler/text/parsing.py; the names stay importable from here.
+parse_tree = parse_html
 
 
 def read_json_ld(tree) -> tuple[dict[str, Any], ...]:  # noqa: ANN001
@@ -179,6 +154,7 @@ class PageFacts:
     html: str = ""
     meta: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     json_ld: tuple[dict[str, Any], ...] = ()
+    crowded: bool = False  # the parse's node budget applied (crawler/text/parsing.py): fast extraction only
 
     @classmethod
     def read(cls, tree, *, url: str = "", feed: FeedMeta | None = None,  # noqa: ANN001
@@ -192,10 +168,10 @@ class PageFacts:
                    feed: FeedMeta | None = None) -> "PageFacts | None":
         """Decode and parse once; None when lxml finds no document in the bytes."""
         html = decode_html(body, encoding)
-        tree = parse_tree(html)
+        tree, crowded = parse_page(html)
         if tree is None:
             return None
-        return cls.read(tree, url=url, feed=feed, html=html)
+        return replace(cls.read(tree, url=url, feed=feed, html=html), crowded=crowded)
 
     def meta_values(self, keys: Iterable[str]) -> Iterator[str]:
         """Non-empty values of the meta tags / itemprops named ``keys``, in key order."""

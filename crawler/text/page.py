@@ -15,7 +15,6 @@ from crawler.items import Page, Record, SourceRules
 from crawler.text.extract import extract
 from crawler.text.fingerprints import dedup_keys
 from crawler.text.learned import candidates_of
-from crawler.text.relevance import THRESHOLD
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,8 @@ def process_page(page: Page, rules: SourceRules) -> Processed:
         return Processed("empty")
     record = out.record
     record.etag, record.last_modified = page.etag, page.last_modified
-    if rules.relevance_filter and (record.relevance or 0.0) < THRESHOLD:
+    # extract scored relevance on the normalised text with rules.lexicon (the user's layer).
+    if rules.relevance_filter and (record.relevance or 0.0) < rules.relevance_threshold:
         return Processed("rejected", record)
     record.extra["dedup"] = dedup_keys(record.title, record.text, norm_title=out.norm_title,
                                        norm_text=out.norm_text)

@@ -1,157 +1,356 @@
-"""Is this story defense news? A weighted Arabic lexicon, for general-news sources.
+"""Is this story defense news? Word senses over an Arabic vocabulary, for general-news sources.
 
-Sources with ``relevance_filter: true`` publish everything (sport, culture, economy); only
-stories that score at least THRESHOLD are kept. Terms are matched on normalised text with
-Arabic clitics allowed in front (و ف ب ل ك ال لل) and short suffixes behind, so "والصواريخ",
-"بالدبابات" and "للجيش" all count. The title weighs more than the body; the body is scored
-by density so that one passing mention in a long story is not enough. Negative cues catch
-sport and cinema, which borrow military words: "الجيش الملكي" is a Moroccan football club,
-"هجوم" and "دفاع" are also football positions, and a war film is not a war.
+Sources with ``relevance_filter: true`` publish everything (sport, courts, economy, health);
+only stories that score at least their threshold are kept. Lists of military words are not
+enough there: "الدفاع المدني" puts out fires, "هيئة الدفاع" pleads in court, "حرب الأسعار"
+is a telecom promotion, "الجيش الأبيض" are doctors, a "صاروخ" carries satellites or is a
+football shot. So:
+
+* The vocabulary (``relevance_terms.yaml``, extendable by users) has four sections:
+  *anchors* (words with only a military reading), *ambiguous* words (war, attack, defence,
+  missile, drone, radar), *senses* (multiword expressions that take a word into another
+  sense) and *context* (groups of words of other subjects: sport, courts, rescue, ...).
+* A term counts once whatever its clitics (و ف ب ك ل ال لل in front, pronoun and plural
+  endings behind): its variants are one entry. Where entries overlap in the text the longest
+  wins and its words count for nothing else: "الدفاع المدني" leaves no "الدفاع" behind.
+* An ambiguous word counts only when the story has an anchor of its own in the body (or two
+  in the headline): the military sense needs support from the rest of the story.
+* The headline weighs 1.5 times the body, but only one mention per term, so one
+  metaphorical headline cannot carry a story; the body counts per 300 words.
+* Context words are subtracted: the rest of the story decides what a word means.
+
+Everything here is a pure function of (title, text, lexicon); the shipped vocabulary is read
+once from the package (a resource, like a module), users' additions come from config.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter
+from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib import resources
+from typing import Any, Mapping
 
+import yaml
+
+from crawler.defaults import RELEVANCE_THRESHOLD as THRESHOLD  # keep/reject line by default
 from crawler.text.arabic import normalize
 
-THRESHOLD = 0.5
+TERMS_FILE = "relevance_terms.yaml"
+SECTIONS = ("anchors", "ambiguous", "senses", "context")
+TITLE_WEIGHT = 1.5  # a headline term counts this many times a body mention, once
+BODY_CAP = 3  # mentions of one term counted in the body
+BODY_UNIT = 300  # the body counts per this many words
+SCALE = 10.0  # raw evidence -> score: 1 - exp(-raw / SCALE); THRESHOLD 0.5 is raw 6.9
+_PRIORITY = {"senses": 0, "context": 1, "anchors": 2, "ambiguous": 3}  # at equal length
 
-# term -> weight. Written as printed; normalised when compiled.
-_TERMS: dict[str, float] = {
-    # forces and institutions
-    "الجيش": 1.5, "الجيوش": 1.5, "القوات المسلحة": 3, "وزارة الدفاع": 3, "وزير الدفاع": 3,
-    "رئيس الأركان": 3, "هيئة الأركان": 3, "البنتاغون": 3, "البنتاجون": 3, "حلف الناتو": 3,
-    "الناتو": 2, "حلف شمال الأطلسي": 3, "القوات الجوية": 3, "سلاح الجو": 3, "القوات البحرية": 3,
-    "البحرية": 1.5, "الحرس الثوري": 2.5, "الحرس الوطني": 2, "مشاة البحرية": 3,
-    "القوات الخاصة": 2.5, "الدفاع الجوي": 3, "الصناعات الدفاعية": 3, "الصناعات العسكرية": 3,
-    "عسكري": 2, "عسكرية": 2, "العسكري": 2, "العسكرية": 2, "عسكريا": 2, "العسكريين": 2,
-    "جنود": 1.5, "الجنود": 1.5, "جندي": 1.5, "ضابط": 1.5, "ضباط": 1.5, "لواء": 1, "كتيبة": 2,
-    "فرقة مدرعة": 3, "الاستخبارات": 1.5, "الأمن القومي": 1.5, "مجلس الأمن": 1,
-    # weapons and platforms
-    "صاروخ": 2, "صواريخ": 2.5, "صاروخية": 2.5, "باليستي": 3, "باليستية": 3, "كروز": 1.5,
-    "فرط صوتي": 3, "فرط صوتية": 3, "دبابة": 3, "دبابات": 3, "مدرعة": 2.5, "مدرعات": 2.5,
-    "مقاتلة": 2, "مقاتلات": 2.5, "طائرة مسيرة": 3, "طائرات مسيرة": 3, "مسيرة": 1.5,
-    "مسيرات": 2.5, "درون": 2, "المسيرات": 2.5, "قاذفة": 2.5, "قاذفات": 2.5, "مروحية": 1.5,
-    "مروحيات": 1.5, "فرقاطة": 3, "فرقاطات": 3, "غواصة": 3, "غواصات": 3, "حاملة طائرات": 3,
-    "حاملة الطائرات": 3, "مدمرة": 2.5, "كورفيت": 3, "بارجة": 3, "منظومة": 1.5, "منظومات": 1.5,
-    "رادار": 2, "ذخيرة": 2.5, "ذخائر": 2.5, "قذائف": 2.5, "مدفعية": 3, "راجمات": 3,
-    "أسلحة": 2, "السلاح": 1.5, "تسليح": 2.5, "التسليح": 2.5, "أسلحة نووية": 3, "رأس حربي": 3,
-    "إف-35": 3, "إف-16": 3, "سوخوي": 3, "ميغ": 2, "رافال": 3, "باتريوت": 3, "إس-400": 3,
-    "هيمارس": 3, "بيرقدار": 3, "أباتشي": 3, "ستينغر": 3, "جافلين": 3, "تي-90": 3, "أبرامز": 3,
-    "ليوبارد": 3, "القبة الحديدية": 3, "ثاد": 2,
-    # operations and events
-    "مناورة": 2.5, "مناورات": 2.5, "تدريبات عسكرية": 3, "تمرين عسكري": 3, "غارة": 2.5,
-    "غارات": 2.5, "قصف": 2, "اشتباكات": 2, "معارك": 2, "هجوم صاروخي": 3, "عملية عسكرية": 3,
-    "ضربة جوية": 3, "ضربات جوية": 3, "هدنة": 1.5, "وقف إطلاق النار": 2, "الحرب": 1,
-    "حرب": 1, "النزاع المسلح": 2.5, "مسلحين": 1.5, "مسلحة": 1.5, "فصائل": 1.5,
-    "صفقة أسلحة": 3, "صفقة سلاح": 3, "معرض دفاعي": 3, "آيدكس": 3, "الدفاع": 1, "دفاعية": 2,
-    "الأمن": 0.5, "أمنية": 1, "إرهابي": 1.5, "الإرهاب": 1.5, "الحدود": 0.5, "اعتراض": 1.5,
-    "عتاد": 2.5, "العتاد": 2.5, "ترسانة": 2.5, "تسلح": 2.5, "هجوم": 1, "دفاع": 1,
-}
 
-# Cues that the military words are sport or entertainment. Weight is subtracted.
-# "الجيش الملكي" cancels its "الجيش": the phrase names the Rabat club as well as armies, so the
-# sport words around it decide.
-_NEGATIVE: dict[str, float] = {
-    "الجيش الملكي": 1.5, "نادي": 2.5, "النادي": 2.5, "الدوري": 3, "البطولة": 2, "بطولة": 2,
-    "مباراة": 3, "المباراة": 3, "مباريات": 3, "كرة القدم": 3, "كرة السلة": 3, "المنتخب": 2,
-    "المدرب": 1.5, "اللاعب": 2.5, "لاعب": 2, "لاعبي": 2, "اللاعبين": 2, "هدف": 1,
-    "الهدف الأول": 2, "ركلة": 3, "ركلات": 3, "الشوط": 3, "شوط": 2.5, "الملعب": 2,
-    "جماهير": 2, "الجماهير": 2, "المهاجم": 2.5, "حارس المرمى": 3, "الكأس": 2, "كأس": 1.5,
-    "ديربي": 3, "الوداد": 3, "الرجاء": 3, "الأهلي": 2, "الزمالك": 3, "الترجي": 3,
-    "فيلم": 3, "الفيلم": 3, "أفلام": 3, "مسلسل": 3, "المسلسل": 3, "سينما": 3, "السينما": 3,
-    "السينمائي": 3, "شباك التذاكر": 3, "الممثل": 2.5, "الممثلة": 2.5, "بطولة النجم": 3,
-    "المخرج": 2, "مهرجان": 2, "عرض أول": 2, "النجمة": 2, "النجم": 1.5, "لعبة فيديو": 3,
-    "ألعاب الفيديو": 3, "بلايستيشن": 3, "رواية": 1.5, "حلقة": 1.5, "الموسم": 1.5,
-}
+@dataclass(frozen=True)
+class Entry:
+    """One term: its printed name, section, context group, weight."""
 
+    name: str
+    section: str
+    group: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The compiled vocabulary: entries and an index by the bare first word of each variant.
+
+    Picklable (plain tuples and dicts), so it travels to the worker processes with a
+    source's rules."""
+
+    entries: tuple[Entry, ...]
+    index: Mapping[str, tuple[tuple[tuple[str, ...], int, str], ...]] = field(repr=False)
+    #: Changes with any term or weight: a rejection judged with another vocabulary is
+    #: judged again (storage.rejections).
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One term found in a story and what it contributed to the raw score."""
+
+    term: str
+    section: str
+    group: str
+    where: str  # "title" | "body"
+    count: int
+    weight: float
+    contribution: float
+    counted: bool  # False: an ambiguous word without military support
+
+
+@dataclass(frozen=True)
+class Explanation:
+    score: float
+    raw: float
+    supported: bool
+    hits: tuple[Hit, ...]
+
+
+# -- the vocabulary ------------------------------------------------------------------------
+
+def _bare(variant: str) -> tuple[str, ...]:
+    """Normalised words of a variant, the article "ال" of its first word left off."""
+    words = normalize(variant).split()
+    if words and words[0].startswith("ال") and len(words[0]) > 4:  # not "الري" -> "ري"
+        words[0] = words[0][2:]
+    return tuple(words)
+
+
+def check_terms(data: Any) -> list[str]:
+    """What is wrong with a vocabulary document, as ``key: message`` lines (empty: fine).
+
+    Shared by the shipped file and users' files, so both are held to the same shape."""
+    if data is None:
+        return []
+    if not isinstance(data, dict):
+        return [f"(top level): expected a mapping of {', '.join(SECTIONS)}, got {type(data).__name__}"]
+    errors: list[str] = []
+
+    def terms(section: str, group: str, mapping: Any, path: str) -> None:
+        if not isinstance(mapping, dict):
+            errors.append(f"{path}: expected a mapping of term: weight, got {type(mapping).__name__}")
+            return
+        for term, weight in mapping.items():
+            where = f"{path}.{term}"
+            if not isinstance(term, str) or not all(_bare(v) for v in term.split("|")):
+                errors.append(f"{where}: a term must be words (variants joined with |)")
+            elif weight is None:
+                continue  # removes the term
+            elif isinstance(weight, bool) or not isinstance(weight, (int, float)):
+                errors.append(f"{where}: weight must be a number, got {weight!r}")
+            elif section == "senses" and not -10 <= weight <= 0:
+                errors.append(f"{where}: a sense's weight must be between -10 and 0, got {weight}")
+            elif section != "senses" and not 0 <= weight <= 10:
+                errors.append(f"{where}: weight must be between 0 and 10, got {weight}")
+
+    for section, value in data.items():
+        if section not in SECTIONS:
+            errors.append(f"{section}: unknown section (expected one of {', '.join(SECTIONS)})")
+        elif section == "context":
+            if not isinstance(value, dict):
+                errors.append(f"context: expected a mapping of group: {{term: weight}}, got {type(value).__name__}")
+                continue
+            for group, mapping in value.items():
+                terms(section, str(group), mapping, f"context.{group}")
+        elif value is not None:
+            terms(section, section, value, section)
+    return errors
+
+
+def build_lexicon(*layers: Mapping[str, Any]) -> Lexicon:
+    """Compile vocabulary documents, later layers over earlier ones.
+
+    A variant (after normalisation, "ال" left off) written again in a later layer takes
+    the later weight and section; weight ``null`` removes it, so a user removes a shipped
+    term by repeating its variants with null. Raises ValueError listing every problem."""
+    chosen: dict[tuple[str, ...], tuple[str, str, str, float | None, str]] = {}
+    for layer in layers:
+        errors = check_terms(layer)
+        if errors:
+            raise ValueError("; ".join(errors))
+        for section in SECTIONS:
+            value = (layer or {}).get(section) or {}
+            groups = value.items() if section == "context" else [(section, value)]
+            for group, mapping in groups:
+                for term, weight in (mapping or {}).items():
+                    mine: set[tuple[str, ...]] = set()
+                    for variant in term.split("|"):
+                        words = _bare(variant)
+                        if words not in mine:  # "حريق|الحريق": shown as written first
+                            mine.add(words)
+                            chosen[words] = (term, section, str(group), weight, variant)
+    entry_ids: dict[tuple[str, str, str, float], int] = {}
+    entries: list[Entry] = []
+    index: dict[str, list[tuple[tuple[str, ...], int, str]]] = {}
+    for words, (name, section, group, weight, variant) in chosen.items():
+        if weight is None:
+            continue
+        key = (name, section, group, float(weight))
+        if key not in entry_ids:
+            entry_ids[key] = len(entries)
+            entries.append(Entry(name, section, group, float(weight)))
+        index.setdefault(words[0], []).append((words[1:], entry_ids[key], variant))
+    body = sorted((" ".join(words), section, group, float(weight))
+                  for words, (_, section, group, weight, _) in chosen.items() if weight is not None)
+    digest = hashlib.sha1(repr(body).encode("utf-8")).hexdigest()[:16]
+    return Lexicon(tuple(entries), {k: tuple(v) for k, v in index.items()}, digest)
+
+
+def read_terms_file(text: str, origin: str) -> dict:
+    """Parse a vocabulary file's text; ValueError names the origin and the key."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{origin}: not valid YAML: {exc}") from None
+    errors = check_terms(data)
+    if errors:
+        raise ValueError("\n".join(f"{origin}: {e}" for e in errors))
+    return data or {}
+
+
+@lru_cache(maxsize=1)
+def shipped_terms() -> dict:
+    """The vocabulary shipped in the package (read once: it is part of the code)."""
+    text = resources.files(__package__).joinpath(TERMS_FILE).read_text(encoding="utf-8")
+    return read_terms_file(text, TERMS_FILE)
+
+
+@lru_cache(maxsize=1)
+def default_lexicon() -> Lexicon:
+    return build_lexicon(shipped_terms())
+
+
+# -- matching ------------------------------------------------------------------------------
 
 _PREFIXES = [(p1 + p2 + p3, p3 != "") for p1 in ("", "و", "ف") for p2 in ("", "ب", "ك", "ل")
              for p3 in ("", "ال") if not (p2 == "ل" and p3 == "ال")] + [
              (p1 + "لل", True) for p1 in ("", "و", "ف")]
-_SUFFIXES = ("", "ات", "ين", "ون", "ه", "ها", "هم", "يه", "يا", "ي")
-
-Term = tuple[tuple[str, ...], bool, float]  # (words after the first, first word needs ال, weight)
-
-
-@lru_cache(maxsize=1)
-def _index() -> tuple[dict[str, list[Term]], dict[str, list[Term]]]:
-    """Terms keyed by the bare form of their first word (without "ال")."""
-
-    def build(terms: dict[str, float]) -> dict[str, list[Term]]:
-        index: dict[str, list[Term]] = {}
-        for term, weight in terms.items():
-            words = normalize(term).split()
-            first, needs_al = (words[0][2:], True) if words[0].startswith("ال") else (words[0], False)
-            index.setdefault(first, []).append((tuple(words[1:]), needs_al, weight))
-        return index
-
-    return build(_TERMS), build(_NEGATIVE)
+# Plural and dual endings, accusative alif, attached pronouns.
+_SUFFIXES = ("", "ات", "ين", "ون", "ان", "ا", "ه", "ها", "هم", "هما", "كم", "نا", "يه", "يا", "ي")
+_PRONOUN = {"ه", "ها", "هم", "هما", "كم", "نا", "ي", "ين", "ان", "ا"}
 
 
 @lru_cache(maxsize=1 << 16)
-def _cores(token: str) -> tuple[tuple[str, bool, bool], ...]:
-    """(core, an article was stripped, a suffix was stripped) for every clitic reading.
+def _cores(token: str) -> tuple[tuple[str, bool], ...]:
+    """(core, a suffix was stripped) for every clitic reading of a normalised token.
 
-    Cached: news vocabulary repeats, and this is the hot loop of scoring (pure, so safe)."""
-    out = []
-    for prefix, has_al in _PREFIXES:
+    A taa marbuta written as taa before an ending ("منظومته") is read back as the haa that
+    normalisation makes of it. Cached: news vocabulary repeats, and this is the hot loop."""
+    out: list[tuple[str, bool]] = []
+    for prefix, _ in _PREFIXES:
         if token.startswith(prefix) and len(token) - len(prefix) >= 2:
             rest = token[len(prefix):]
             for suffix in _SUFFIXES:
                 if not suffix:
-                    out.append((rest, has_al, False))
+                    out.append((rest, False))
                 elif rest.endswith(suffix) and len(rest) - len(suffix) >= 2:
-                    out.append((rest[: -len(suffix)], has_al, True))
-    return tuple(out)
+                    core = rest[: -len(suffix)]
+                    out.append((core, True))
+                    if suffix in _PRONOUN and core.endswith("ت"):
+                        out.append((core[:-1] + "ه", True))
+    return tuple(dict.fromkeys(out))
 
 
-def _weighted(text: str, index: dict[str, list[Term]], cap: int = 3) -> float:
-    """Sum of weights of the terms found in normalised ``text``, each counted at most ``cap`` times."""
-    tokens = text.split()
-    counts: Counter = Counter()
-    for i, token in enumerate(tokens):
-        seen = set()
-        for core, has_al, suffixed in _cores(token):
-            for rest, needs_al, weight in index.get(core, ()):
-                if needs_al and not has_al:
+_SUFFIX_SET = frozenset(_SUFFIXES)
+
+
+def _last_word_matches(token: str, word: str) -> bool:
+    """The last word of a phrase may carry an ending ("وزارة الدفاع" in "وزارة دفاعها")."""
+    if token.startswith(word):
+        return token[len(word):] in _SUFFIX_SET
+    if word.endswith("ه") and token.startswith(word[:-1] + "ت"):
+        return token[len(word):] in _PRONOUN
+    return False
+
+
+def _starts(token: str, lexicon: Lexicon, memo: dict) -> list[tuple[tuple[str, ...], int, str, int, bool]]:
+    """Entries whose first word this token can be: (rest, entry, variant, core length, suffixed)."""
+    found = memo.get(token)
+    if found is None:
+        found = []
+        seen: set[tuple[int, tuple[str, ...]]] = set()
+        for core, suffixed in _cores(token):
+            for rest, eid, variant in lexicon.index.get(core, ()):
+                if rest and suffixed:  # a suffix belongs to the last word of a phrase
                     continue
-                if rest:
-                    if suffixed:  # a suffix belongs to the last word of a phrase
-                        continue
-                    nxt = tokens[i + 1: i + 1 + len(rest)]
-                    if len(nxt) < len(rest) or list(nxt[:-1]) != list(rest[:-1]) or not any(
-                            nxt[-1] == rest[-1] + sfx for sfx in _SUFFIXES):
-                        continue
-                key = (core, rest, needs_al)
-                if key not in seen:  # one reading of a token counts once
-                    seen.add(key)
-                    counts[key] += 1
-    return sum(weight * min(cap, n) for (core, rest, needs_al), n in counts.items()
-               for r, na, weight in index[core] if r == rest and na == needs_al)
+                if (eid, rest) not in seen:
+                    seen.add((eid, rest))
+                    found.append((rest, eid, variant, len(core), suffixed))
+        memo[token] = found
+    return found
 
 
-def score(title: str, text: str) -> float:
-    """Defense relevance in [0, 1): 0 for no military vocabulary, above THRESHOLD for defense news."""
-    return score_normalized(normalize(title or ""), normalize(text or ""))
+def match(tokens: list[str], lexicon: Lexicon) -> tuple[Counter, dict[int, str]]:
+    """Entry id -> mentions in normalised ``tokens`` (and the variant first seen per entry).
+
+    Where entries overlap, the one spanning more words wins, then the one that needed less
+    stripping ("دورية" is a patrol, not "الدوري" plus an ending), then a sense before the
+    other sections; a token belongs to one entry only, so no word is counted twice."""
+    cands: list[tuple[int, int, int, int, int, str]] = []
+    memo: dict = {}  # news text repeats its words: each distinct token is looked up once
+    for i, token in enumerate(tokens):
+        for rest, eid, variant, core_len, _ in _starts(token, lexicon, memo):
+            if rest:
+                nxt = tokens[i + 1: i + 1 + len(rest)]
+                if len(nxt) < len(rest) or nxt[:-1] != list(rest[:-1]) \
+                        or not _last_word_matches(nxt[-1], rest[-1]):
+                    continue
+            cands.append((-(len(rest) + 1), -core_len, _PRIORITY[lexicon.entries[eid].section],
+                          i, eid, variant))
+    cands.sort()
+    taken = [False] * len(tokens)
+    counts: Counter = Counter()
+    shown: dict[int, str] = {}
+    for neg_len, _, _, start, eid, variant in cands:
+        span = range(start, start - neg_len)
+        if any(taken[j] for j in span):
+            continue
+        for j in span:
+            taken[j] = True
+        counts[eid] += 1
+        shown.setdefault(eid, variant)
+    return counts, shown
 
 
-def score_normalized(t: str, b: str) -> float:
-    """score() of a title and text already normalised (crawler.text.arabic.normalize):
-    the worker has them from cleaning and does not normalise the story again."""
-    pos, neg = _index()
-    words = max(1, len(b.split()))
-    # Body counts per 300 words so a long story needs more than one passing mention.
-    density = 300 / max(300, words)
-    raw = 2.5 * _weighted(t, pos, cap=2) + density * _weighted(b, pos)
-    raw -= 2.5 * _weighted(t, neg, cap=2) + density * _weighted(b, neg)
-    if raw <= 0:
-        return 0.0
-    return round(1 - math.exp(-raw / 10), 4)
+# -- scoring ---------------------------------------------------------------------------------
+
+def explain(title: str, text: str, lexicon: Lexicon | None = None, *,
+            normalized: bool = False) -> Explanation:
+    """The score and every term that made it (``defnews extract --explain`` prints these).
+
+    ``normalized``: title and text are already ``crawler.arabic.normalize``-d."""
+    lex = lexicon or default_lexicon()
+    t = (title or "") if normalized else normalize(title or "")
+    b = (text or "") if normalized else normalize(text or "")
+    t_words, b_words = t.split(), b.split()
+    (in_title, t_shown), (in_body, b_shown) = match(t_words, lex), match(b_words, lex)
+    body_anchors = sum(1 for e in in_body if lex.entries[e].section == "anchors")
+    title_anchors = sum(1 for e in in_title if lex.entries[e].section == "anchors")
+    supported = body_anchors >= 1 or title_anchors >= 2
+    density = BODY_UNIT / max(BODY_UNIT, len(b_words))
+    hits: list[Hit] = []
+    raw = 0.0
+    for where, counts, shown in (("title", in_title, t_shown), ("body", in_body, b_shown)):
+        for eid, n in counts.items():
+            e = lex.entries[eid]
+            factor = TITLE_WEIGHT if where == "title" else density * min(n, BODY_CAP)
+            sign = -1.0 if e.section == "context" else 1.0
+            counted = e.section != "ambiguous" or supported
+            c = sign * e.weight * factor if counted else 0.0
+            raw += c
+            hits.append(Hit(shown[eid], e.section, e.group, where, n, e.weight, round(c, 3), counted))
+    hits.sort(key=lambda h: (-abs(h.contribution), h.where, h.term))
+    s = round(1 - math.exp(-raw / SCALE), 4) if raw > 0 else 0.0
+    return Explanation(s, round(raw, 3), supported, tuple(hits))
 
 
-def is_relevant(title: str, text: str, threshold: float = THRESHOLD) -> bool:
-    return score(title, text) >= threshold
+def score(title: str, text: str, lexicon: Lexicon | None = None, *, normalized: bool = False) -> float:
+    """Defense relevance in [0, 1): 0 without military evidence, THRESHOLD and above for
+    defense news."""
+    return explain(title, text, lexicon, normalized=normalized).score
+
+
+def is_relevant(title: str, text: str, threshold: float = THRESHOLD,
+                lexicon: Lexicon | None = None) -> bool:
+    return score(title, text, lexicon) >= threshold
+
+
+def format_explanation(ex: Explanation, threshold: float = THRESHOLD) -> str:
+    """The relevance section of ``defnews extract --explain``: the terms that counted."""
+    verdict = "kept" if ex.score >= threshold else "rejected"
+    lines = [f"relevance: {ex.score:.3f} (threshold {threshold:.2f}: {verdict}); raw evidence {ex.raw:.2f}"
+             + ("" if ex.supported else "; no military anchor: ambiguous words do not count")]
+    if not ex.hits:
+        lines.append("  (no term of the vocabulary found)")
+    for h in ex.hits:
+        kind = h.section if h.section != "context" else f"context:{h.group}"
+        note = "" if h.counted else "  (not counted: no military support)"
+        lines.append(f"  {h.contribution:+7.2f}  {h.term}  [{kind}, {h.where} x{h.count}, weight {h.weight:g}]{note}")
+    return "\n".join(lines)
