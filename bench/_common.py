@@ -321,18 +321,35 @@ def _rss_cpu(pid: int) -> tuple[int, float]:
     return rss, cpu
 
 
+def _pss(pid: int) -> int:
+    """Proportional set size: each page shared by k processes counts 1/k in each, so the
+    sum over a tree is what the tree holds (0 where smaps_rollup is unreadable)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0
+
+
 class TreeMeter:
-    """Samples a process tree: peak of the summed RSS, CPU seconds per process.
+    """Samples a process tree: peak of the summed RSS and PSS, CPU seconds per process.
 
     Summed RSS counts pages shared between the pool's workers (forked from one server)
-    once per process, so it overstates what the tree holds: a conservative peak.
+    once per process, so it overstates what the tree holds: a conservative peak. Summed
+    PSS (sampled every ``pss_every`` samples: reading smaps costs more) counts them once.
     CPU is the last reading of every process seen (utime + stime), so short-lived workers
     count too, at the sampling resolution.
     """
 
-    def __init__(self, pid: int, interval: float = 0.1) -> None:
-        self.pid, self.interval = pid, interval
+    def __init__(self, pid: int, interval: float = 0.1, pss_every: int = 5) -> None:
+        self.pid, self.interval, self.pss_every = pid, interval, pss_every
         self.peak_rss = 0
+        self.peak_pss = 0
+        self.peak_split: list[int] = []  # RSS of each process at the summed-RSS peak, root first
+        self._samples = 0
         self.peak_procs = 0
         # (seconds since start, summed RSS, RSS of the root process) every ~5 s
         self.timeline: list[tuple[float, int, int]] = []
@@ -353,16 +370,22 @@ class TreeMeter:
     def sample(self) -> None:
         total = root = 0
         pids = tree(self.pid)
+        split = []
         for p in pids:
             rss, cpu = _rss_cpu(p)
             total += rss
+            split.append(rss)
             if p == self.pid:
                 root = rss
             if cpu:
                 self.cpu[p] = max(cpu, self.cpu.get(p, 0.0))
         if pids:
             self.main_cpu = self.cpu.get(self.pid, self.main_cpu)
-        self.peak_rss = max(self.peak_rss, total)
+        if total > self.peak_rss:
+            self.peak_rss, self.peak_split = total, split
+        if self._samples % self.pss_every == 0:
+            self.peak_pss = max(self.peak_pss, sum(_pss(p) for p in pids))
+        self._samples += 1
         self.peak_procs = max(self.peak_procs, len(pids))
         elapsed = time.perf_counter() - self._t0
         if not self.timeline or elapsed - self.timeline[-1][0] >= 5:

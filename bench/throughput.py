@@ -42,6 +42,8 @@ class Result:
     seconds: float
     cpu: float = 0.0
     peak_rss: int = 0
+    peak_pss: int = 0
+    peak_split: list[int] = field(default_factory=list)
     main_cpu: float = 0.0
     timeline: list[tuple[float, int, int]] = field(default_factory=list)
 
@@ -63,6 +65,8 @@ class Result:
             s += f"  cpu {self.cpu / n * 1000:6.1f} ms/page"
         if self.peak_rss:
             s += f"  peak rss {self.peak_rss / MIB:7.0f} MiB"
+        if self.peak_pss:
+            s += f" (pss {self.peak_pss / MIB:.0f} MiB)"
         return s
 
 
@@ -120,7 +124,8 @@ def metered(name: str, cmd: list[str], n: int, *, cwd: Path, env: dict[str, str]
         raise SystemExit(1)
     rusage_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     res = Result(name, n, dt, cpu=max(meter.cpu_seconds, rusage_cpu), peak_rss=meter.peak_rss,
-                 main_cpu=meter.main_cpu, timeline=meter.timeline)
+                 peak_pss=meter.peak_pss, peak_split=meter.peak_split, main_cpu=meter.main_cpu,
+                 timeline=meter.timeline)
     return res, (out or "") + (err or "")
 
 
@@ -173,6 +178,21 @@ def defnews(site: BenchSite, workdir: Path, n: int, concurrency: int, profile: s
     return res
 
 
+def trafilatura_exe() -> str:
+    """trafilatura's console script of the interpreter running this benchmark.
+
+    pip puts it beside ``sys.executable`` (the venv's bin/); that directory need not be on
+    PATH (a venv used without activating it), and a PATH hit may be another install's.
+    """
+    beside = Path(sys.executable).parent / "trafilatura"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("trafilatura")
+    if found is None:
+        raise SystemExit(f"trafilatura's command line is neither beside {sys.executable} nor on PATH")
+    return found
+
+
 def trafilatura_cli(site: BenchSite, workdir: Path, n: int, parallel: int) -> Result:
     run = workdir / f"trafilatura-{n}"
     shutil.rmtree(run, ignore_errors=True)
@@ -186,7 +206,7 @@ def trafilatura_cli(site: BenchSite, workdir: Path, n: int, parallel: int) -> Re
     text = default.read_text()
     text = text.replace("SLEEP_TIME = 5.0", "SLEEP_TIME = 0").replace("SSRF_PROTECTION = on", "SSRF_PROTECTION = off")
     cfg.write_text(text)
-    exe = shutil.which("trafilatura") or "trafilatura"
+    exe = trafilatura_exe()
     out = run / "out"
     res, _ = metered("trafilatura-cli", [exe, "--config-file", str(cfg), "-i", str(urls),
                                          "--parallel", str(parallel), "-o", str(out)], n, cwd=run)
@@ -224,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     pages = ensure_pages(workdir, n)
     size = sum((pages / f"{i}.html").stat().st_size for i in range(n))
     print(f"pages: {n} distinct pages, {size / n / 1024:.0f} KiB mean, in {pages} "
-          f"({time.perf_counter() - t0:.0f} s to prepare); {cores} cores", flush=True)
+          f"({time.perf_counter() - t0:.0f} s to prepare); {cores} cores; load average "
+          f"{os.getloadavg()[0]:.1f}", flush=True)
     print(f"defnews config: download_delay 0, concurrency {args.concurrency} = per_domain_concurrency "
           f"(every site is 127.0.0.1: what a crawl of many domains gets); pages on {args.ports} ports", flush=True)
     results: dict[str, Result] = {}
@@ -237,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
             r = results["defnews"]
             print(r.line(n) + f"  (main process {r.main_cpu / n * 1000:.1f} ms/page)", flush=True)
             print(f"  {r.rss_profile()}", flush=True)
+            print("  rss per process at the peak (main first): "
+                  + ", ".join(f"{x / MIB:.0f}" for x in r.peak_split) + " MiB", flush=True)
         if "cli" in parts:
             results["trafilatura-cli"] = trafilatura_cli(site, workdir, n, args.parallel)
             print(results["trafilatura-cli"].line(n), flush=True)
@@ -257,10 +280,11 @@ def main(argv: list[str] | None = None) -> int:
           f"(target >= 1.5); defnews / plain loop = {d / pps('plain-loop'):.2f}; "
           f"limit cpu / defnews cpu per page = {cpu_ratio:.2f}; load average {os.getloadavg()[0]:.1f}")
     rss = results["defnews"].peak_rss / MIB if "defnews" in results else float("nan")
+    pss = results["defnews"].peak_pss / MIB if "defnews" in results else float("nan")
     print(f"BENCH n={n} defnews_pps={d:.1f} limit_pps={lim:.1f} ratio={d / lim:.2f} "
           f"trafilatura_cli_pps={cli:.1f} peak_rss_mb={rss:.0f} "
           f"plain_loop_pps={pps('plain-loop'):.1f} cpu_ms_per_page={cpu_ms('defnews'):.1f} "
-          f"limit_cpu_ms_per_page={cpu_ms('limit'):.1f} cpu_ratio={cpu_ratio:.2f}")
+          f"limit_cpu_ms_per_page={cpu_ms('limit'):.1f} cpu_ratio={cpu_ratio:.2f} peak_pss_mb={pss:.0f}")
     return 0
 
 

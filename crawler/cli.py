@@ -17,7 +17,7 @@ from typing import Any, Sequence, TextIO
 
 from crawler import __version__, defaults
 from crawler.config import Config, ConfigError, SourceConfig, load_config, resolve_config_path, schedule_period
-from crawler.items import RunCounts
+from crawler.items import Page, RunCounts, SourceRules
 from crawler.opml import OpmlError, parse_opml, plan_import, sources_opml, sources_yaml, write_sources
 from storage.db import DatabaseError, open_db
 from storage.export import iso, iter_rows, story_query, write_csv, write_jsonl
@@ -311,21 +311,19 @@ def cmd_import_opml(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
-    from crawler.text.extract import explain_cleaning, extract_with_trace  # heavy: trafilatura
+    from crawler.text.extract import CleaningTrace, explain_cleaning, extract_page  # heavy: trafilatura
     from crawler.text.relevance import explain
 
     target = args.target
-    tz, patterns, name = "UTC", (), args.source or ""
-    threshold = defaults.RELEVANCE_THRESHOLD
     lexicon = cfg.relevance_lexicon() if cfg is not None else None
+    rules = SourceRules(lexicon=lexicon)
     if args.source:
         if cfg is None:
             raise UsageError("--source needs a config file (--config)")
         try:
-            src = cfg.source(args.source)
+            rules = cfg.source(args.source).rules(lexicon=lexicon)
         except KeyError as exc:
             raise UsageError(f"--source: {exc.args[0]}") from None
-        tz, patterns, threshold = src.timezone, tuple(src.boilerplate), src.threshold
     if target.startswith(("http://", "https://")) and not Path(target).exists():
         body, encoding, url = _fetch_one(target, cfg)
     else:
@@ -340,15 +338,17 @@ def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
             body = gzip.decompress(body)
         encoding = None
         url = args.url or path.resolve().as_uri()
-    record, trace = extract_with_trace(body, url, source=name, encoding=encoding, timezone_name=tz,
-                                       boilerplate=patterns)
-    explained = explain_cleaning(trace) if getattr(args, "explain", False) else []
+    trace: list[CleaningTrace] = []
+    record = extract_page(Page(rules.name, url, url, body, encoding, datetime.now(timezone.utc)), rules, trace)
+    explained = explain_cleaning(trace[-1]) if getattr(args, "explain", False) and trace else []
     if record is None:
-        print("\n".join(explained), file=sys.stderr) if explained else None
+        if explained:
+            print("\n".join(explained), file=sys.stderr)
         print(f"{target}: no article text found", file=sys.stderr)
         return EXIT_FAILED
     # The same vocabulary (config's relevance_terms) and threshold as a crawl of --source.
-    why = explain(record.title, record.text, lexicon)
+    threshold = rules.relevance_threshold
+    why = explain(record.title, record.text, rules.lexicon)
     rel, relevant = why.score, why.score >= threshold
     if args.json:
         obj = {"id": None, "source": record.source, "url": record.url, "title": record.title,

@@ -24,6 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler import PROJECT_URL, __version__, defaults
+from crawler.items import SourceRules
 from crawler.text.relevance import Lexicon, build_lexicon, read_terms_file, shipped_terms
 
 DEFAULT_CONFIG = defaults.CONFIG_FILE
@@ -231,6 +232,14 @@ class SourceConfig(BaseModel):
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    def rules(self, learned: frozenset[str] = frozenset(), lexicon: Lexicon | None = None) -> SourceRules:
+        """What extraction needs of this source, the one object the crawl's workers and
+        `defnews extract` both receive; ``learned`` are its learned boilerplate lines,
+        ``lexicon`` the relevance vocabulary with the user's layer (None: shipped only)."""
+        return SourceRules(name=self.name, timezone=self.timezone, boilerplate=tuple(self.boilerplate),
+                           learned=learned, relevance_filter=self.relevance_filter,
+                           relevance_threshold=self.threshold, lexicon=lexicon)
 
 
 class Config(BaseModel):

@@ -73,6 +73,10 @@ POOL_BATCH = 16
 #: Pool tasks queued or running at once; 0 means two per worker (one running, one queued).
 POOL_INFLIGHT = 0
 
+# -- extraction (crawler/text/) ----------------------------------------------------------------
+#: Characters of a story its language is identified on (its first paragraphs).
+LANGUAGE_SAMPLE = 1000
+
 # -- Redis frontier (crawl.redis_url; crawler/frontier) -------------------------------------
 #: Start of every Redis key (config crawl.redis_prefix): "" keeps scrapy-redis' names,
 #: `<source>:...`.

@@ -1,10 +1,14 @@
-"""What travels through the pipeline: a fetched Page, then an extracted Record."""
+"""What travels through the pipeline: a fetched Page with its source's rules, then an
+extracted Record."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from crawler.defaults import RELEVANCE_THRESHOLD
+from crawler.text.relevance import Lexicon
 
 
 @dataclass
@@ -21,6 +25,20 @@ class FeedMeta:
         an entry rejected by the relevance filter is judged again once it was edited."""
         when = self.published.isoformat() if self.published else ""
         return hashlib.sha1(f"{self.title}\n{when}".encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class SourceRules:
+    """What extraction needs of one source, in the one shape it has from the config
+    (crawler.config.SourceConfig.rules) to the worker: picklable, sent with every batch."""
+
+    name: str = ""
+    timezone: str = "UTC"
+    boilerplate: tuple[str, ...] = ()  # the source's regexes (config `boilerplate`)
+    learned: frozenset[str] = frozenset()  # its learned boilerplate lines (storage.learned)
+    relevance_filter: bool = False
+    relevance_threshold: float = RELEVANCE_THRESHOLD  # config `relevance_threshold`
+    lexicon: Lexicon | None = None  # the shipped vocabulary plus the user's; None: shipped only
 
 
 @dataclass

@@ -28,7 +28,7 @@ from crawler import defaults
 from crawler.frontier import frontier_of, signals as frontier_signals
 from crawler.frontier.run import combined_status
 from crawler.items import Page, Record, RunCounts
-from crawler.text.page import Processed, SourceRules, process_batch
+from crawler.text.page import Processed, process_batch
 from crawler.text.relevance import default_lexicon
 from crawler.urls import canonical_url
 from storage.corrections import apply_corrections
@@ -81,12 +81,9 @@ class StorePipeline:
         spider = spider or self.crawler.spider
         self.engine, self.factory = open_db(self.database)
         src = spider.source
-        learned = frozenset(learned_rules(self.factory, src.name))
-        self.rules = SourceRules(name=src.name, timezone=src.timezone,
-                                 boilerplate=tuple(src.boilerplate), learned=learned,
-                                 relevance_filter=src.relevance_filter, relevance_threshold=src.threshold,
-                                 lexicon=self.crawler.settings.get("DEFNEWS_RELEVANCE_LEXICON")
-                                 if self.crawler is not None else None)
+        self.rules = src.rules(frozenset(learned_rules(self.factory, src.name)),
+                               lexicon=self.crawler.settings.get("DEFNEWS_RELEVANCE_LEXICON")
+                               if self.crawler is not None else None)
         # The runner's process pool, shared by every crawler of this process (settings
         # carry it: see crawler.runner.SharedPool); without one, pages are extracted on a
         # thread.

@@ -36,10 +36,18 @@ def record_lines(session: Session, source: str, texts: Iterable[str], *,
     again, and counting it would make its paragraphs look like boilerplate. The caller
     commits.
     """
+    return record_candidates(session, source, (candidate_lines(t or "") for t in texts),
+                             threshold=threshold)
+
+
+def record_candidates(session: Session, source: str, stories: Iterable[dict[str, str]], *,
+                      threshold: int = DEFAULT_THRESHOLD) -> int:
+    """record_lines for stories whose candidates ({hash: line}) the worker already computed
+    (crawler.text.learned.candidates_of): the main process only counts and upserts."""
     threshold = max(2, threshold)  # never a line that occurs once
     batch: dict[str, list] = {}
-    for text in texts:
-        for h, line in candidate_lines(text or "").items():
+    for candidates in stories:
+        for h, line in candidates.items():
             if h in batch:
                 batch[h][1] += 1
             else:
@@ -50,13 +58,15 @@ def record_lines(session: Session, source: str, texts: Iterable[str], *,
     table = BoilerplateLine.__table__
     rows = [{"source": source, "line_hash": h, "line": line, "count": n, "active": n >= threshold}
             for h, (line, n) in sorted(batch.items())]  # sorted: a stable lock order
-    stmt = insert(table).values(rows)
+    # One statement for every batch, executed with many parameter sets: compiled once and
+    # cached, where a multi-VALUES literal of this batch's size was compiled afresh each time.
+    stmt = insert(table)
     new_count = table.c.count + stmt.excluded.count
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.source, table.c.line_hash],
         set_={"count": new_count, "active": new_count >= threshold},
     )
-    session.execute(stmt)
+    session.execute(stmt, rows)
     return len(rows)
 
 

@@ -57,10 +57,11 @@ from crawler.text.fingerprints import (
     words,
 )
 from crawler.items import Record
+from crawler.text.learned import candidate_lines
 from crawler.text.story_facts import story_facts
 from storage.db import utcnow
 from storage.feed_entries import remember_guids, seen_guids
-from storage.learned import record_lines
+from storage.learned import record_candidates
 from storage.rejections import (Rejected, forget_rejections, record_rejections, still_rejected_guids,
                                 still_rejected_urls)
 from storage.models import Story
@@ -152,10 +153,12 @@ def store_records(factory: sessionmaker[Session], records: Sequence[Record],
                     forget_rejections(session.connection(), source, [
                         r.url for r, o in zip(records, outcomes) if r.source == source and o.status != "exists"])
                 if learn_source is not None:
-                    texts = [r.text for r, o in zip(records, outcomes)
+                    # The worker computed each record's candidates (extra["lines"]).
+                    learn = [r.extra.get("lines") or candidate_lines(r.text or "")
+                             for r, o in zip(records, outcomes)
                              if o.status == "new" and o.duplicate_of is None]
-                    if texts:
-                        record_lines(session, learn_source, texts)
+                    if learn:
+                        record_candidates(session, learn_source, learn)
                 return outcomes
         except (OperationalError, DBAPIError) as exc:
             if attempt == RETRIES - 1 or not _retryable(exc):

@@ -81,3 +81,14 @@ def test_extract_url_fetches_through_scrapy(web, tmp_path):
 def test_extract_url_unreachable_exits_1():
     r = run_defnews("extract", "http://127.0.0.1:9/nothing", "--json", timeout=120)
     assert r.returncode == 1 and "127.0.0.1:9" in r.stderr
+
+
+def test_extract_explain_prints_the_cleaning_trace():
+    """--explain goes through extract_page (the crawl's path) with a trace collector."""
+    page = ROOT / "tests" / "fixtures" / "quality" / "unseen" / "asp-table-algeria-submarines.html"
+    r = run_defnews("extract", str(page), "--url", "https://x.example/a", "--json", "--explain", timeout=120)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)["explain_cleaning"]
+    assert rows[0].startswith("== cleaning") and rows[-1].startswith("-- ")
+    assert "date from: text" in rows[-1]
+    assert any(x.startswith("keep") for x in rows[1:-1])

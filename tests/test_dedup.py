@@ -132,3 +132,18 @@ def test_headline_is_a_second_signal_only_in_the_borderline_zone():
     assert is_same_story(borderline, same_title) and not is_same_story(borderline, other_title)
     assert not is_same_story(p.low_threshold - 0.05, 1.0)  # a headline alone never merges
     assert is_same_story(p.threshold, 0.0)  # reworded headlines do not block a clear match
+
+
+def test_signature_is_datasketchs_affine32_minhash():
+    """The signature is computed without datasketch (its package imports scipy: 61 MiB in
+    every crawl process) but must stay the very values datasketch's MinHash gives, or
+    signatures stored before would no longer compare with new ones."""
+    datasketch = pytest.importorskip("datasketch")
+    import random
+
+    rng = random.Random(7)
+    for n in (1, 2, 40, 1500):
+        shingle_set = [bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 60))) for _ in range(n)]
+        m = datasketch.MinHash(num_perm=DEFAULT_PARAMS.num_perm, seed=1, scheme="affine32")
+        m.update_batch(shingle_set)
+        assert np.array_equal(np.asarray(m.hashvalues, dtype="<u4"), signature(shingle_set))

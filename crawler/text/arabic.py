@@ -47,7 +47,24 @@ def normalize(text: str, *, keep_punct: bool = False) -> str:
     Diacritics and tatweel go, alef/hamza forms become bare alef, alef maqsura becomes yaa,
     taa marbuta becomes haa, digits become ASCII, Latin is lower-cased; punctuation becomes
     a space unless ``keep_punct``; whitespace is collapsed.
+
+    Short texts (a line, a heading, a menu entry) are remembered: the rules each ask for
+    the same line's form, and a site prints the same furniture on every page.
     """
+    if len(text) <= _REMEMBERED_CHARS:
+        return _normalize_short(text, keep_punct)
+    return _normalize(text, keep_punct)
+
+
+_REMEMBERED_CHARS = 200
+
+
+@lru_cache(maxsize=8192)
+def _normalize_short(text: str, keep_punct: bool) -> str:
+    return _normalize(text, keep_punct)
+
+
+def _normalize(text: str, keep_punct: bool) -> str:
     text = _ZERO_WIDTH.sub("", text)
     text = strip_diacritics(text).translate(_LETTERS).translate(_DIGITS).lower()
     if not keep_punct:

@@ -465,8 +465,22 @@ def clean_text(text: str, *, title: str = "", site_name: str = "",
                patterns: Iterable[str | re.Pattern] = (),
                learned: Iterable[str] = frozenset()) -> str:
     """The story's paragraphs, separated by a blank line, without the page's furniture."""
-    verdicts = judge_lines(text, title=title, site_name=site_name, patterns=patterns, learned=learned)
-    return "\n\n".join(v.line for v in verdicts if not v.rule)
+    return "\n\n".join(line for line, _ in clean_lines(text, title=title, site_name=site_name,
+                                                        patterns=patterns, learned=learned))
+
+
+def kept_lines(verdicts: Iterable[Verdict]) -> list[tuple[str, str]]:
+    """The kept lines of a judgement as (paragraph, its normalised form): the form every
+    later step (relevance, dedup keys, learned lines) would otherwise compute again."""
+    return [(v.line, _norm(v.line)) for v in verdicts if not v.rule]
+
+
+def clean_lines(text: str, *, title: str = "", site_name: str = "",
+                patterns: Iterable[str | re.Pattern] = (),
+                learned: Iterable[str] = frozenset()) -> list[tuple[str, str]]:
+    """clean_text's paragraphs as (paragraph, its normalised form)."""
+    return kept_lines(judge_lines(text, title=title, site_name=site_name, patterns=patterns,
+                                  learned=learned))
 
 
 def format_verdicts(verdicts: list[Verdict], width: int = 100) -> list[str]:

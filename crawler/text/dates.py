@@ -13,9 +13,10 @@ from datetime import date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
 from crawler.text.arabic import (day_at_utc_midnight, find_dates, get_zone, normalize, to_ascii_digits,
-                            words_besides_dates)
+                                 words_besides_dates)
 from crawler.text.clean import is_meta_composite
-from crawler.text.meta import headline_index, is_article, json_ld, meta_values, page_lines
+from crawler.text.facts import as_facts
+from crawler.text.meta import headline_index
 
 _PUBLISHED_KEYS = (
     "article:published_time", "og:article:published_time", "og:published_time",
@@ -71,14 +72,14 @@ def _plausible(d: datetime | None, fetched_at: datetime) -> bool:
 
 def meta_date(tree, *, tz: str, fetched_at: datetime) -> datetime | None:  # noqa: ANN001
     """The date the publisher declares: meta tags, JSON-LD datePublished, <time datetime>."""
-    if tree is None:
+    page = as_facts(tree)
+    if page.tree is None:
         return None
-    for value in meta_values(tree, _PUBLISHED_KEYS):
+    for value in page.meta_values(_PUBLISHED_KEYS):
         d = parse_machine_date(value, tz)
         if _plausible(d, fetched_at):
             return d
-    objects = json_ld(tree)
-    for obj in sorted(objects, key=lambda o: not is_article(o)):
+    for obj in page.articles_first:
         for key in ("datePublished", "dateCreated"):
             value = obj.get(key)
             if isinstance(value, str):
@@ -87,7 +88,7 @@ def meta_date(tree, *, tz: str, fetched_at: datetime) -> datetime | None:  # noq
                     return d
     # <time datetime> of the story only: inside <article>/<main>, marked as the publication
     # time, or next to the headline; a sidebar's "latest news" times are not the story's.
-    times = tree.xpath(
+    times = page.tree.xpath(
         '//time[@pubdate][@datetime] | //article//time[@datetime] | //main//time[@datetime]'
         ' | //h1/ancestor::*[position() <= 2][not(self::body) and not(self::html)]//time[@datetime]'
         ' | //time[@datetime][contains(@class, "publish") or contains(@class, "entry-date")]'
@@ -108,8 +109,9 @@ def printed_date(tree, *, title: str, tz: str, fetched_at: datetime,  # noqa: AN
     Long lines are story paragraphs: a date inside one is an event's date, not the
     publication date. A month without a day is not a publication date either.
     """
-    lines = lines if lines is not None else page_lines(tree)
-    idx = headline_index(lines, tree, title)
+    page = as_facts(tree)
+    lines = lines if lines is not None else page.lines
+    idx = headline_index(lines, page, title)
     if idx is None:
         return None
     after = lines[idx + 1: idx + 9]
@@ -138,13 +140,13 @@ def resolve_date(tree, text: str, *, feed_date: datetime | None, tz: str,  # noq
         if feed_date.tzinfo is None:
             feed_date = feed_date.replace(tzinfo=get_zone(tz))
         return feed_date.astimezone(timezone.utc), "feed"
-    d = meta_date(tree, tz=tz, fetched_at=fetched_at)
+    page = as_facts(tree)
+    d = meta_date(page, tz=tz, fetched_at=fetched_at)
     if d is not None:
         return d, "meta"
-    if not title and tree is not None:
-        t = tree.find(".//title")
-        title = t.text_content() if t is not None else ""
-    d = printed_date(tree, title=title, tz=tz, fetched_at=fetched_at, lines=lines)
+    if not title and page.tree is not None:
+        title = page.title_tag
+    d = printed_date(page, title=title, tz=tz, fetched_at=fetched_at, lines=lines)
     if d is not None:
         return d, "text"
     return None, "none"

@@ -39,7 +39,6 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 
 import numpy as np
-from datasketch import MinHash
 
 from crawler.text.arabic import normalize
 from crawler.text.story_facts import facts_conflict, story_facts
@@ -110,18 +109,43 @@ def fingerprint(tokens: Sequence[str], params: DedupParams = DEFAULT_PARAMS) -> 
 
 # --- MinHash and LSH -----------------------------------------------------------------
 
+# datasketch's "affine32" MinHash, computed here with numpy: the same hash values (checked
+# against datasketch in tests/test_dedup.py), so stored signatures stay comparable, without
+# importing datasketch, whose package imports scipy (61 MiB in every crawl process).
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+_EMPTY = np.uint32((1 << 32) - 1)
+
+
 @lru_cache(maxsize=8)
-def _template(num_perm: int) -> MinHash:
-    """An empty MinHash whose permutations are generated once per process (they are a
-    pure function of num_perm and the seed; regenerating them costs more than hashing)."""
-    return MinHash(num_perm=num_perm, seed=MINHASH_SEED, scheme=MINHASH_SCHEME)
+def _permutations(num_perm: int, seed: int = MINHASH_SEED) -> tuple[np.ndarray, np.ndarray]:
+    """The affine permutations h -> a*h + b mod 2^32 (odd a: a bijection), drawn as
+    datasketch draws them; once per process (regenerating them costs more than hashing)."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+def _fmix32(hv: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer (wrapping arithmetic), datasketch's pre-mix."""
+    s1, m1, s2, m2, s3 = _FMIX32
+    hv = hv ^ (hv >> s1)
+    hv = hv * m1
+    hv = hv ^ (hv >> s2)
+    hv = hv * m2
+    return hv ^ (hv >> s3)
 
 
 def signature(shingle_set: Sequence[bytes], params: DedupParams = DEFAULT_PARAMS) -> np.ndarray:
-    """MinHash hash values (datasketch, vectorised update_batch) of a shingle set."""
-    m = _template(params.num_perm).copy()
-    m.update_batch(shingle_set)
-    return np.asarray(m.hashvalues, dtype=SIGNATURE_DTYPE)
+    """MinHash hash values of a shingle set: SHA-1's first 4 bytes (little-endian) of each
+    shingle, mixed, permuted, minimum per permutation (datasketch MinHash, affine32)."""
+    a, b = _permutations(params.num_perm)
+    if not shingle_set:
+        return np.full(params.num_perm, _EMPTY, dtype=SIGNATURE_DTYPE)
+    hv = np.fromiter((int.from_bytes(hashlib.sha1(s).digest()[:4], "little") for s in shingle_set),
+                     dtype=np.uint32, count=len(shingle_set)).reshape(-1, 1)
+    phv = _fmix32(hv) * a + b
+    return phv.min(axis=0).astype(SIGNATURE_DTYPE, copy=False)
 
 
 def pack(sig: np.ndarray) -> bytes:
@@ -182,16 +206,22 @@ def is_same_story(jaccard: float, title_sim: float, params: DedupParams = DEFAUL
     return not facts_conflict(facts_a, facts_b)
 
 
-def dedup_keys(title: str, text: str, params: DedupParams = DEFAULT_PARAMS) -> DedupKeys:
-    """All dedup keys of one story (pure, picklable: run it in a worker pool)."""
-    tokens = words(text)
+def dedup_keys(title: str, text: str, params: DedupParams = DEFAULT_PARAMS, *,
+               norm_title: str | None = None, norm_text: str | None = None) -> DedupKeys:
+    """All dedup keys of one story (pure, picklable: run it in a worker pool).
+
+    ``norm_title``/``norm_text``: the same, already normalised (the worker has them from
+    cleaning); the story is then not normalised again.
+    """
+    tokens = _WORD.findall(norm_text) if norm_text is not None else words(text)
+    title_words = _WORD.findall(norm_title) if norm_title is not None else words(title)
     shingle_set = shingles(tokens, params.shingle)
     if len(shingle_set) >= params.min_shingles:
         sig = signature(shingle_set, params)
         packed, bands = pack(sig), band_hashes(sig, params)
     else:
         packed, bands = None, ()
-    return DedupKeys(fingerprint(tokens, params), packed, bands, " ".join(words(title)),
+    return DedupKeys(fingerprint(tokens, params), packed, bands, " ".join(title_words),
                      tuple(sorted(story_facts(title + "\n" + text))))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from crawler import defaults
 from crawler.text.arabic import arabic_ratio
 
 _PERSIAN_URDU = set("پچژگیکۀےٹڈڑں")
@@ -21,9 +22,13 @@ def _identifier():  # noqa: ANN202
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
-def detect_language(text: str) -> str:
-    """ISO 639-1 code of the text, '' when there is too little text to tell."""
-    sample = text[:3000]
+def detect_language(text: str, sample_chars: int = defaults.LANGUAGE_SAMPLE) -> str:
+    """ISO 639-1 code of the text, '' when there is too little text to tell.
+
+    Read on the first ``sample_chars`` characters only: a story's language is settled by
+    its first paragraphs, and the model's cost grows with what it reads.
+    """
+    sample = text[:sample_chars]
     letters = [c for c in sample if c.isalpha()]
     if len(letters) < 20:
         return ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Iterable
 
 from crawler.text.arabic import find_dates, normalize
 
@@ -54,12 +55,23 @@ def candidate_lines(text: str) -> dict[str, str]:
     Each line counts once per story, so a line repeated inside one story never looks
     like boilerplate on its own.
     """
+    return candidates_of((raw, normalize(raw)) for raw in text.splitlines())
+
+
+def key_of(line: str, norm: str) -> str:
+    """line_key of a line whose normalised form is known: a line without a digit carries no
+    date or counter, so its key is that form (most lines; no date search for them)."""
+    return line_key(line) if _DIGITS.search(norm) else norm
+
+
+def candidates_of(lines: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """candidate_lines of paragraphs given with their normalised form, as the worker has
+    them from cleaning: the main process then only counts them."""
     out: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = " ".join(raw.split())
-        key = line_key(line)
+    for raw, norm in lines:
+        key = key_of(raw, norm)
         if MIN_CHARS <= len(key) <= MAX_CHARS and len(key.split()) >= MIN_WORDS:
-            out.setdefault(line_hash(line), line)
+            out.setdefault(hashlib.sha256(key.encode("utf-8")).hexdigest(), " ".join(raw.split()))
     return out
 
 

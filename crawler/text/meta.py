@@ -6,18 +6,14 @@ in "بواسطة هيئة التحرير" and guesses dates from any text on the
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from crawler.text.arabic import normalize
+from crawler.text.facts import PageFacts, as_facts, is_article, page_lines
 
-_SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "iframe", "head", "title", "select", "option", "button"}
-_BLOCK_TAGS = {
-    "p", "div", "section", "article", "header", "footer", "main", "aside", "nav", "ul", "ol", "li",
-    "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr", "td", "th", "tbody", "thead", "br", "hr",
-    "blockquote", "figure", "figcaption", "dl", "dt", "dd", "form", "center", "address", "pre",
-}
+__all__ = ["BYLINE", "PageFacts", "clean_author", "find_author", "headline_index", "is_article",
+           "json_ld", "meta_values", "page_lines"]
 
 # Byline prefixes: "بقلم" (by the pen of), "بواسطة" (by), "كتب/كتبت" (wrote), "إعداد"
 # (prepared by), "تحرير" (edited by), "حوار" (interview by); English for mixed sites.
@@ -35,125 +31,30 @@ _NOT_A_NAME = re.compile(r"https?://|www\.|@|\d{3,}|[<>{}|]")
 
 
 def json_ld(tree) -> list[dict[str, Any]]:  # noqa: ANN001
-    """Every JSON-LD object on the page, @graph and lists flattened; broken blocks skipped."""
-    out: list[dict[str, Any]] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for n in node:
-                walk(n)
-        elif isinstance(node, dict):
-            out.append(node)
-            if "@graph" in node:
-                walk(node["@graph"])
-
-    if tree is None:
-        return out
-    for script in tree.xpath('//script[@type="application/ld+json"]'):
-        raw = (script.text or "").strip()
-        if not raw:
-            continue
-        try:
-            walk(json.loads(raw))
-        except ValueError:
-            # Some CMSs emit trailing commas or raw newlines inside strings.
-            try:
-                walk(json.loads(re.sub(r",\s*([}\]])", r"\1", raw.replace("\n", " "))))
-            except ValueError:
-                continue
-    return out
-
-
-def is_article(obj: dict[str, Any]) -> bool:
-    kinds = obj.get("@type", "")
-    kinds = kinds if isinstance(kinds, list) else [kinds]
-    return any(isinstance(k, str) and ("Article" in k or k in ("BlogPosting", "Report", "WebPage"))
-               for k in kinds)
+    """Every JSON-LD object on the page (read once per page: crawler.text.facts)."""
+    return list(as_facts(tree).json_ld)
 
 
 def meta_values(tree, keys: tuple[str, ...]) -> Iterator[str]:  # noqa: ANN001
     """Values of <meta property|name|itemprop=key> and itemprop elements, in key order."""
-    if tree is None:
-        return
-    wanted = {k.lower() for k in keys}
-    found: dict[str, list[str]] = {}
-    for el in tree.xpath("//meta[@content] | //*[@itemprop]"):
-        for attr in ("property", "name", "itemprop"):
-            key = (el.get(attr) or "").strip().lower()
-            if key in wanted:
-                if el.tag == "meta":
-                    value = el.get("content") or ""
-                else:
-                    value = el.get("datetime") or el.get("content") or el.text_content()
-                if value.strip():
-                    found.setdefault(key, []).append(value.strip())
-    for k in keys:
-        yield from found.get(k.lower(), [])
+    return as_facts(tree).meta_values(keys)
 
 
-def page_lines(tree) -> list[str]:  # noqa: ANN001
-    """The visible text of the page as lines, one per block element, in document order.
-
-    Used to find what is printed near the headline (dateline, byline) without relying on any
-    one site's classes.
-    """
-    if tree is None:
-        return []
-    from lxml import etree
-
-    body = tree.find("body")
-    root = body if body is not None else tree
-    lines: list[str] = []
-    buf: list[str] = []
-
-    def flush() -> None:
-        line = " ".join(" ".join(buf).split())
-        if line:
-            lines.append(line)
-        buf.clear()
-
-    skip_depth = 0
-    for event, el in etree.iterwalk(root, events=("start", "end")):
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if event == "start":
-            if tag in _SKIP_TAGS or not tag:
-                skip_depth += 1
-                continue
-            if skip_depth:
-                continue
-            if tag in _BLOCK_TAGS:
-                flush()
-            if el.text:
-                buf.append(el.text)
-        else:
-            if tag in _SKIP_TAGS or not tag:
-                skip_depth -= 1
-            elif not skip_depth and tag in _BLOCK_TAGS:
-                flush()
-            if not skip_depth and el.tail and el is not root:
-                buf.append(el.tail)
-    flush()
-    return lines
-
-
-def headline_index(lines: list[str], tree, title: str = "") -> int | None:  # noqa: ANN001
+def headline_index(lines: list[str] | tuple[str, ...], tree, title: str = "") -> int | None:  # noqa: ANN001
     """Index of the line holding the headline: the <h1> matching the title, else the title."""
-    candidates: list[str] = []
-    if tree is not None:
-        for h in tree.xpath("//h1"):
-            t = " ".join(h.text_content().split())
-            if t:
-                candidates.append(t)
+    page = as_facts(tree)
+    candidates = list(page.h1s)
     nt = normalize(title) if title else ""
     if nt:
         candidates.sort(key=lambda c: normalize(c) != nt)
         candidates.append(title)
+    # Each line normalised once, not once per candidate (the page's own lines: cached).
+    norm_lines = page.norm_lines if lines is page.lines else [normalize(line) for line in lines]
     for cand in candidates:
         nc = normalize(cand)
         if not nc:
             continue
-        for i, line in enumerate(lines):
-            nl = normalize(line)
+        for i, nl in enumerate(norm_lines):
             if nl == nc or (nc in nl and len(nl) < len(nc) + 40):
                 return i
     return None
@@ -198,35 +99,39 @@ def _ld_author(obj: dict[str, Any], site_name: str = "") -> str:
     return ", ".join(names)
 
 
-def find_author(tree, trafilatura_author: str | None, *, title: str = "",  # noqa: ANN001
-                lines: list[str] | None = None, site_name: str = "") -> str:
+def find_author(tree, trafilatura_author: str | None | Callable[[], str | None], *,  # noqa: ANN001
+                title: str = "", lines: list[str] | tuple[str, ...] | None = None,
+                site_name: str = "") -> str:
     """Author from JSON-LD, then author meta tags, then a byline near the headline.
 
-    trafilatura's own guess comes last: it often returns the site name or nothing.
+    trafilatura's own guess comes last: it often returns the site name or nothing. It may
+    be given as a function, called only when every rule before it found nothing.
     """
-    objects = json_ld(tree)
-    for obj in sorted(objects, key=lambda o: not is_article(o)):
+    page = as_facts(tree)
+    for obj in page.articles_first:
         if obj.get("author") or obj.get("creator"):
             name = _ld_author(obj, site_name)
             if name:
                 return name
-    for value in meta_values(tree, _AUTHOR_KEYS):
+    for value in page.meta_values(_AUTHOR_KEYS):
         name = clean_author(value, site_name)
         if name:
             return name
-    if tree is not None:
-        for el in tree.xpath('//a[@rel="author"] | //*[contains(@class, "author") or contains(@class, "byline")]'
-                             '[not(ancestor::*[contains(@class, "comment")])]'):
+    if page.tree is not None:
+        for el in page.tree.xpath('//a[@rel="author"] | //*[contains(@class, "author") or contains(@class, "byline")]'
+                                  '[not(ancestor::*[contains(@class, "comment")])]'):
             name = clean_author(el.text_content(), site_name)
             if name and len(name) > 1:
                 return name
-    lines = lines if lines is not None else page_lines(tree)
-    idx = headline_index(lines, tree, title)
+    lines = lines if lines is not None else page.lines
+    idx = headline_index(lines, page, title)
     window = lines[max(0, idx - 3): idx + 8] if idx is not None else lines[:0]
     for line in window:
         name = byline_name(line, site_name)
         if name:
             return name
+    if callable(trafilatura_author):
+        trafilatura_author = trafilatura_author()
     return clean_author(trafilatura_author or "", site_name)
 
 

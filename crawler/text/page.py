@@ -1,33 +1,24 @@
 """The CPU-bound part of handling one page, as one picklable call for the process pool.
 
-Extraction, cleaning, dates, relevance and dedup keys all run here, in a worker process,
-so the reactor thread only moves bytes and the SQL thread only writes.
+Extraction, cleaning, dates, relevance, dedup keys and the learned-boilerplate candidates
+all run here, in a worker process, on the normalised text cleaning already computed, so
+the reactor thread only moves bytes and the SQL thread only writes.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
+from crawler.items import Page, Record, SourceRules
+from crawler.text.extract import extract
 from crawler.text.fingerprints import dedup_keys
-from crawler.text.extract import extract_record
-from crawler.text.relevance import THRESHOLD, Lexicon, score
-from crawler.items import Page, Record
+from crawler.text.learned import candidates_of
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class SourceRules:
-    """The per-source settings extraction needs (picklable, sent with every batch)."""
-
-    name: str
-    timezone: str = "UTC"
-    boilerplate: tuple[str, ...] = ()
-    learned: frozenset[str] = frozenset()
-    relevance_filter: bool = False
-    relevance_threshold: float = THRESHOLD
-    lexicon: Lexicon | None = None  # the shipped vocabulary plus the user's; None: shipped only
+__all__ = ["Processed", "SourceRules", "process_batch", "process_page", "warm_up"]
 
 
 @dataclass
@@ -38,22 +29,23 @@ class Processed:
 
 
 def process_page(page: Page, rules: SourceRules) -> Processed:
+    """One page with its source's rules. A kept record carries its dedup keys
+    (``extra["dedup"]``) and its learned-boilerplate candidates (``extra["lines"]``,
+    {hash: line}), so the main process only stores and counts."""
     try:
-        record = extract_record(
-            page.body, page.url, source=rules.name, final_url=page.final_url,
-            encoding=page.encoding, feed=page.feed, fetched_at=page.fetched_at,
-            timezone_name=rules.timezone, boilerplate=rules.boilerplate, learned=rules.learned,
-        )
+        out = extract(page, rules)
     except Exception as exc:  # one bad page must never stop a crawl
         return Processed("error", error=f"{type(exc).__name__}: {exc}")
-    if record is None:
+    if out is None:
         return Processed("empty")
+    record = out.record
     record.etag, record.last_modified = page.etag, page.last_modified
-    if rules.lexicon is not None or record.relevance is None:
-        record.relevance = score(record.title, record.text, rules.lexicon)
-    if rules.relevance_filter and record.relevance < rules.relevance_threshold:
+    # extract scored relevance on the normalised text with rules.lexicon (the user's layer).
+    if rules.relevance_filter and (record.relevance or 0.0) < rules.relevance_threshold:
         return Processed("rejected", record)
-    record.extra["dedup"] = dedup_keys(record.title, record.text)
+    record.extra["dedup"] = dedup_keys(record.title, record.text, norm_title=out.norm_title,
+                                       norm_text=out.norm_text)
+    record.extra["lines"] = candidates_of(out.lines)
     return Processed("ok", record)
 
 
@@ -69,9 +61,7 @@ _WARM_UP_PAGE = (
 
 
 def warm_up() -> None:
-    """Load what the first page would load (trafilatura, language model, dedup hashing)
-    while the crawl is still fetching, so the first batch is not slower than the rest."""
-    from datetime import datetime, timezone
-
+    """Load what the first page would load (trafilatura, dedup hashing) while the crawl is
+    still fetching, so the first batch is not slower than the rest."""
     process_page(Page("warm-up", "http://warm.up/a", "http://warm.up/a", _WARM_UP_PAGE, "utf-8",
                       datetime.now(timezone.utc)), SourceRules("warm-up"))
