@@ -357,7 +357,7 @@ METRICS = [
 ]
 
 
-def print_table(summaries: dict[str, dict], out=sys.stdout) -> None:  # noqa: ANN001
+def print_table(summaries: dict[str, dict], out=sys.stdout) -> None:
     cols = [k for k, v in summaries.items() if v]
     print(f"{'metric':<28}" + "".join(f"{c:>16}" for c in cols) + "   target", file=out)
     print(f"{'pages':<28}" + "".join(f"{summaries[c]['pages']:>16}" for c in cols), file=out)

@@ -374,7 +374,7 @@ def cmd_extract(args: argparse.Namespace, cfg: Config | None) -> int:
     return EXIT_OK
 
 
-def _relevance_section(why, threshold: float) -> str:  # noqa: ANN001 - a relevance Explanation
+def _relevance_section(why: Any, threshold: float) -> str:  # `why`: a relevance Explanation
     """The relevance part of ``extract --explain``: its own titled section, apart from the
     cleaning trace, listing every term found, its weight and what it counted for."""
     from crawler.text.relevance import format_explanation

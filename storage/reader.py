@@ -124,12 +124,12 @@ def open_reader(url: str) -> tuple[Engine, sessionmaker[Session]]:
     init_db(engine)
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
-        def _read_only(dbapi_conn, _record):  # noqa: ANN001
+        def _read_only(dbapi_conn, _record):
             dbapi_conn.text_factory = lambda b: b.decode("utf-8", "replace")
             dbapi_conn.execute("PRAGMA query_only=ON")
     else:
         @event.listens_for(engine, "connect")
-        def _read_only_pg(dbapi_conn, _record):  # noqa: ANN001
+        def _read_only_pg(dbapi_conn, _record):
             with dbapi_conn.cursor() as cur:
                 cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
             dbapi_conn.commit()
@@ -150,7 +150,7 @@ def _date(value: Any) -> datetime | None:
         return None
 
 
-def _select(session: Session, *extra) -> Select:  # noqa: ANN002
+def _select(session: Session, *extra) -> Select:
     """The story columns; dates as text on SQLite (parsed per row by ``_date``)."""
     sqlite = session.get_bind().dialect.name == "sqlite"
     cols = [type_coerce(getattr(Story, c), String).label(c)
@@ -221,7 +221,7 @@ def _fetch(session: Session, keys: list, limit: int, with_score: bool) -> list[S
     return out
 
 
-def _when_column(session: Session):  # noqa: ANN202
+def _when_column(session: Session):
     sqlite = session.get_bind().dialect.name == "sqlite"
     return (type_coerce(_WHEN, String) if sqlite else _WHEN).label("_when")  # see _date
 
@@ -317,7 +317,7 @@ def _window(session: Session, f: Filters, before: Cursor | None, w: int) -> tupl
     return low, last._mapping["_when"], int(last._mapping["id"])
 
 
-def _pg_match(terms: list[str], any_term: bool, title_only: bool):  # noqa: ANN202
+def _pg_match(terms: list[str], any_term: bool, title_only: bool):
     query = tsquery(terms, any_term=any_term, weight="A" if title_only else "")  # A: headline
     tsq = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("tsq", query, type_=String))
     return literal_column(TSV_COLUMN).op("@@")(tsq), func.ts_rank(literal_column(TSV_COLUMN), tsq)

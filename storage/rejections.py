@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from sqlalchemy import Connection, Select, delete, or_, select
 from sqlalchemy.orm import Session
@@ -42,7 +42,7 @@ class Rejected:
     vocabulary: str | None = None  # the vocabulary's fingerprint (crawler.text.relevance.Lexicon)
 
 
-def _insert(conn: Connection):  # noqa: ANN202 - the dialect's INSERT with ON CONFLICT
+def _insert(conn: Connection) -> Any:  # the dialect's INSERT, with ON CONFLICT
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:

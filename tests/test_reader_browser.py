@@ -59,7 +59,7 @@ def browser(tmp_path):
         driver.quit()
 
 
-def _console_errors(driver) -> list[str]:  # noqa: ANN001
+def _console_errors(driver) -> list[str]:
     return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
 

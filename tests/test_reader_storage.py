@@ -124,7 +124,7 @@ def test_one_bad_row_does_not_break_a_page(tmp_path):
         engine.dispose()
 
 
-def _check_ranking_is_bounded(url: str, monkeypatch) -> None:  # noqa: ANN001
+def _check_ranking_is_bounded(url: str, monkeypatch) -> None:
     import storage.reader as reader
 
     fill(url, bulk=20)
@@ -157,7 +157,7 @@ def test_relevance_ranks_at_most_the_newest_matches_postgresql(pg_schema_url, mo
     _check_ranking_is_bounded(pg_schema_url, monkeypatch)
 
 
-def _check_time_windows_are_exact(url: str, monkeypatch) -> None:  # noqa: ANN001
+def _check_time_windows_are_exact(url: str, monkeypatch) -> None:
     """Time-ordered search through small windows pages through exactly what one query
     over the whole archive returns (windows only make common words cheap)."""
     import storage.reader as reader

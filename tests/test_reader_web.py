@@ -24,14 +24,14 @@ from tests.web.readerdata import CONFIG, NOW, fill, records
 
 
 
-def _config(tmp_path_factory):  # noqa: ANN001, ANN202
+def _config(tmp_path_factory):
     path = tmp_path_factory.mktemp("cfg") / "config.yaml"
     path.write_text(CONFIG, encoding="utf-8")
     return load_config(path)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def site(request, tmp_path_factory):  # noqa: ANN001, ANN201
+def site(request, tmp_path_factory):
     """(client, ids by URL, db url) for a database filled with tests/web/readerdata.py."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'reader.db'}"
@@ -54,7 +54,7 @@ def site(request, tmp_path_factory):  # noqa: ANN001, ANN201
             schema.__exit__(None, None, None)
 
 
-def _ids(resp) -> list[int]:  # noqa: ANN001
+def _ids(resp) -> list[int]:
     return [s["id"] for s in resp.json()["stories"]]
 
 

@@ -46,7 +46,7 @@ def _run(z: Zygote, entry: str, *argv: str) -> tuple[object, str]:
     return child, ""
 
 
-def _finish(child) -> tuple[int, str]:  # noqa: ANN001
+def _finish(child) -> tuple[int, str]:
     rc = child.wait(timeout=60)
     err = child.stderr.read().decode("utf-8", "replace")
     child.stderr.close()

@@ -70,7 +70,7 @@ def _plausible(d: datetime | None, fetched_at: datetime) -> bool:
     return d is not None and _EARLIEST <= d <= fetched_at + timedelta(days=1)
 
 
-def meta_date(tree, *, tz: str, fetched_at: datetime) -> datetime | None:  # noqa: ANN001
+def meta_date(tree, *, tz: str, fetched_at: datetime) -> datetime | None:
     """The date the publisher declares: meta tags, JSON-LD datePublished, <time datetime>."""
     page = as_facts(tree)
     if page.tree is None:
@@ -102,7 +102,7 @@ def meta_date(tree, *, tz: str, fetched_at: datetime) -> datetime | None:  # noq
     return None
 
 
-def printed_date(tree, *, title: str, tz: str, fetched_at: datetime,  # noqa: ANN001
+def printed_date(tree, *, title: str, tz: str, fetched_at: datetime,
                  lines: list[str] | None = None) -> datetime | None:
     """A day-precise date printed in a short line near the headline (the dateline).
 
@@ -130,7 +130,7 @@ def printed_date(tree, *, title: str, tz: str, fetched_at: datetime,  # noqa: AN
     return None
 
 
-def resolve_date(tree, text: str, *, feed_date: datetime | None, tz: str,  # noqa: ANN001
+def resolve_date(tree, text: str, *, feed_date: datetime | None, tz: str,
                  fetched_at: datetime, title: str = "",
                  lines: list[str] | None = None) -> tuple[datetime | None, str]:
     """(published_at in UTC or None, where it came from: feed | meta | text | none)."""

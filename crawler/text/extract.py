@@ -88,11 +88,11 @@ class TrafilaturaMeta:
     first and usually answer, so most pages never pay for it (~5 ms: htmldate, categories,
     licence)."""
 
-    def __init__(self, tree, url: str) -> None:  # noqa: ANN001
+    def __init__(self, tree, url: str) -> None:
         self.tree, self.url = tree, url
 
     @cached_property
-    def _doc(self):  # noqa: ANN202
+    def _doc(self):
         try:
             return extract_metadata(self.tree, self.url or None, dict(_DATE_PARAMS), False)
         except Exception:  # noqa: BLE001 - a fallback must never fail the page
@@ -108,7 +108,7 @@ class TrafilaturaMeta:
         return (self._doc.sitename if self._doc is not None else "") or ""
 
 
-def rel_canonical(tree) -> str | None:  # noqa: ANN001
+def rel_canonical(tree) -> str | None:
     return as_facts(tree).canonical
 
 
@@ -123,7 +123,7 @@ _BLOCK_IN_CELL = " or ".join(f"self::{t}" for t in ("p", "div", "ul", "ol", "blo
 LONG_CELL = 300  # characters: a cell this long holds prose (a story), not a datum
 
 
-def is_layout_table(table) -> bool:  # noqa: ANN001
+def is_layout_table(table) -> bool:
     """A table used to lay the page out (old Arabic sites), not to hold data.
 
     It nests another table, or its cells hold paragraphs and blocks, or one cell holds
@@ -143,7 +143,7 @@ def is_layout_table(table) -> bool:  # noqa: ANN001
                for row in cells for td in row)
 
 
-def _link_share(el) -> float:  # noqa: ANN001
+def _link_share(el) -> float:
     text = " ".join(el.text_content().split())
     links = sum(len(" ".join(a.text_content().split())) for a in el.iter("a"))
     return links / max(1, len(text))
@@ -156,7 +156,7 @@ def _opens_related_box(first: str) -> bool:
     return is_read_also(normalize(first), first)
 
 
-def drop_related_boxes(tree) -> None:  # noqa: ANN001
+def drop_related_boxes(tree) -> None:
     """Remove "اقرأ أيضا" / "مواضيع ذات صلة" boxes: a related-heading followed by links.
 
     Done on the tree, where links are visible: in plain text a list of linked titles and
@@ -186,18 +186,18 @@ def drop_related_boxes(tree) -> None:  # noqa: ANN001
             el.drop_tree()
 
 
-def prepare_tree(tree):  # noqa: ANN001, ANN201
+def prepare_tree(tree):
     """A copy of the page made for trafilatura (the original is left as it was)."""
     return prepare_in_place(copy.deepcopy(tree))
 
 
-def prepare_in_place(tree):  # noqa: ANN001, ANN201
+def prepare_in_place(tree):
     """The page made for trafilatura and the rules, in place (the crawl's path: no copy)."""
     prepare_counting_tables(tree)
     return tree
 
 
-def prepare_counting_tables(tree) -> int:  # noqa: ANN001
+def prepare_counting_tables(tree) -> int:
     """prepare_in_place, answering how many layout tables became plain blocks.
 
     Image captions go: a caption is not the story (CONTRACT.md), and on Arabic sites it
@@ -227,11 +227,11 @@ _VISIBLE = etree.XPath(".//text()[not(ancestor::script) and not(ancestor::style)
                        " and not(ancestor::template)]")
 
 
-def _block_text(el) -> str:  # noqa: ANN001
+def _block_text(el) -> str:
     return " ".join(el.text_content().split())
 
 
-def _visible_text(el) -> str:  # noqa: ANN001
+def _visible_text(el) -> str:
     """What a reader sees of a block: its text without the code of <script>/<style>
     (slower than _block_text: only where code would pass for prose)."""
     return " ".join("".join(_VISIBLE(el)).split())
@@ -241,7 +241,7 @@ _LEAF_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre"
 _SKIPPABLE_WORDS = 4  # an ad label, an empty image block or a lone credit between two parts of a story
 
 
-def _leaves(el) -> list[str]:  # noqa: ANN001
+def _leaves(el) -> list[str]:
     """Texts of the innermost blocks under ``el`` (``el`` itself if it has none), in order."""
     out = []
     for x in el.iter(*_LEAF_TAGS):
@@ -256,7 +256,7 @@ def _leaves(el) -> list[str]:  # noqa: ANN001
     return out or ([whole] if whole else [])
 
 
-def _neighbour_text(el, forward: bool, keys: list[str], levels: int = 1) -> str | None:  # noqa: ANN001
+def _neighbour_text(el, forward: bool, keys: list[str], levels: int = 1) -> str | None:
     """The text block next to ``el`` in reading order: its sibling, else (up to ``levels``
     parents up) the parent's sibling, skipping ad breaks and empty blocks ("- إعلان -").
     A container's edge paragraph is found among ``keys`` (the extracted lines) by how the
@@ -277,7 +277,7 @@ def _neighbour_text(el, forward: bool, keys: list[str], levels: int = 1) -> str 
     return None
 
 
-def restore_subheadings(tree, text: str) -> str:  # noqa: ANN001
+def restore_subheadings(tree, text: str) -> str:
     """Put back the story's sub-headings that trafilatura dropped.
 
     On templates it does not recognise, trafilatura's fallback keeps the paragraphs and
@@ -314,7 +314,7 @@ def _is_prose(text: str) -> bool:
     return n >= 25 or (n >= 12 and bool(_SENTENCE_END.search(text)))
 
 
-def _prose_blocks(el) -> list[str] | None:  # noqa: ANN001
+def _prose_blocks(el) -> list[str] | None:
     """The paragraphs of ``el`` if it is story text (paragraphs and sub-headings, few links),
     else None. Forms, menus and link lists are never story text."""
     if el.tag in ("form", "nav", "aside", "header", "footer", "ul", "ol", "table") or el.xpath(".//form | .//h1"):
@@ -331,7 +331,7 @@ def _prose_blocks(el) -> list[str] | None:  # noqa: ANN001
     return None
 
 
-def _find_block(tree, keys: list[str]):  # noqa: ANN001, ANN202
+def _find_block(tree, keys: list[str]):
     """The innermost block holding the first of ``keys`` (lines of trafilatura's text)
     found on the page, in one walk; None when none is a block of its own."""
     wanted = {k: i for i, k in enumerate(keys)}
@@ -350,7 +350,7 @@ def _find_block(tree, keys: list[str]):  # noqa: ANN001, ANN202
 _AD_CLASS = re.compile(r"(?:^|[-_\s])(?:ad|ads|adv|advert|advertisement|adsense|dfp|gpt|banner|sponsor)(?:[-_\s\d]|$)", re.I)
 
 
-def is_ad_break(el, text: str | None = None) -> bool:  # noqa: ANN001
+def is_ad_break(el, text: str | None = None) -> bool:
     """An ad slot between two parts of a story: an ad label ("- إعلان -", "Advertisement"),
     an ad container by its class or id, or an ad tag (<ins class=adsbygoogle>, <amp-ad>).
     Never a block with more text than a label: a story block may carry any class."""
@@ -365,12 +365,12 @@ def is_ad_break(el, text: str | None = None) -> bool:  # noqa: ANN001
     return bool(el.xpath(".//ins | .//amp-ad | self::ins | self::amp-ad"))
 
 
-def _cms_split(sib, node) -> bool:  # noqa: ANN001
+def _cms_split(sib, node) -> bool:
     """An intro block beside a full-text block: the CMS (Joomla, K2) cut one story in two."""
     return "intro" in (sib.get("class") or "").lower() and "full" in (node.get("class") or "").lower()
 
 
-def _story_siblings(anchor, present: set[str], levels: int = 2) -> list[str]:  # noqa: ANN001
+def _story_siblings(anchor, present: set[str], levels: int = 2) -> list[str]:
     """Story paragraphs before ``anchor`` that trafilatura left out or put at the end.
 
     Prose blocks of the same kind (a <div> beside a <div>, a <p> beside a <p>), going past
@@ -403,7 +403,7 @@ def _story_siblings(anchor, present: set[str], levels: int = 2) -> list[str]:  #
     return found
 
 
-def recover_story_blocks(tree, text: str) -> tuple[str, list[str]]:  # noqa: ANN001
+def recover_story_blocks(tree, text: str) -> tuple[str, list[str]]:
     """Put the story back in reading order and whole: (text, the lines put at the front).
 
     trafilatura picks one container by its class ("fulltext", "article-body"): a story
@@ -444,7 +444,7 @@ def strip_site_name(title: str, site_name: str) -> str:
     return title
 
 
-def choose_title(tree, feed_title: str, trafilatura_title: str | Callable[[], str],  # noqa: ANN001
+def choose_title(tree, feed_title: str, trafilatura_title: str | Callable[[], str],
                  site_name: str) -> str:
     """Feed title > og:title / JSON-LD headline > the <h1> > trafilatura's, site name removed.
 
@@ -477,7 +477,7 @@ def choose_title(tree, feed_title: str, trafilatura_title: str | Callable[[], st
     return ""
 
 
-def title_tag_parts(tree, site_name: str) -> list[str]:  # noqa: ANN001
+def title_tag_parts(tree, site_name: str) -> list[str]:
     """The part of <title> that is the headline: "Site - Headline" or "Headline | Site"."""
     text = as_facts(tree).title_tag
     if not text:
@@ -495,7 +495,7 @@ def title_tag_parts(tree, site_name: str) -> list[str]:  # noqa: ANN001
     return [text]
 
 
-def site_name_of(tree, trafilatura_site: str | Callable[[], str]) -> str:  # noqa: ANN001
+def site_name_of(tree, trafilatura_site: str | Callable[[], str]) -> str:
     """og:site_name / application-name, else the JSON-LD publisher, else trafilatura's
     guess (may be given as a function: asked only then)."""
     page = as_facts(tree)

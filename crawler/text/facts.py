@@ -40,7 +40,7 @@ _BLOCK_TAGS = {
 parse_tree = parse_html
 
 
-def read_json_ld(tree) -> tuple[dict[str, Any], ...]:  # noqa: ANN001
+def read_json_ld(tree) -> tuple[dict[str, Any], ...]:
     """Every JSON-LD object on the page, @graph and lists flattened; broken blocks skipped."""
     out: list[dict[str, Any]] = []
 
@@ -70,7 +70,7 @@ def read_json_ld(tree) -> tuple[dict[str, Any], ...]:  # noqa: ANN001
     return tuple(out)
 
 
-def read_meta(tree) -> dict[str, tuple[Any, ...]]:  # noqa: ANN001
+def read_meta(tree) -> dict[str, tuple[Any, ...]]:
     """<meta property|name|itemprop=key> and itemprop elements by lower-cased key, in
     document order. Elements, not values: an itemprop on a container (articleBody) would
     cost its whole text, so a value is read only for the keys a rule asks for."""
@@ -85,7 +85,7 @@ def read_meta(tree) -> dict[str, tuple[Any, ...]]:  # noqa: ANN001
     return {k: tuple(v) for k, v in found.items()}
 
 
-def _meta_value(el) -> str:  # noqa: ANN001
+def _meta_value(el) -> str:
     if el.tag == "meta":
         return (el.get("content") or "").strip()
     return (el.get("datetime") or el.get("content") or el.text_content()).strip()
@@ -99,7 +99,7 @@ def is_article(obj: dict[str, Any]) -> bool:
                for k in kinds)
 
 
-def page_lines(tree) -> list[str]:  # noqa: ANN001
+def page_lines(tree) -> list[str]:
     """The visible text of the page as lines, one per block element, in document order.
 
     Used to find what is printed near the headline (dateline, byline) without relying on any
@@ -157,7 +157,7 @@ class PageFacts:
     crowded: bool = False  # the parse's node budget applied (crawler/text/parsing.py): fast extraction only
 
     @classmethod
-    def read(cls, tree, *, url: str = "", feed: FeedMeta | None = None,  # noqa: ANN001
+    def read(cls, tree, *, url: str = "", feed: FeedMeta | None = None,
              html: str = "") -> "PageFacts":
         """The facts of an already parsed tree (meta tags and JSON-LD read now)."""
         return cls(tree=tree, url=url, feed=feed, html=html, meta=read_meta(tree),
@@ -221,6 +221,6 @@ class PageFacts:
         return None
 
 
-def as_facts(page) -> PageFacts:  # noqa: ANN001
+def as_facts(page) -> PageFacts:
     """Rules take a PageFacts; given a bare tree (a test, a one-off call) they read it here."""
     return page if isinstance(page, PageFacts) else PageFacts.read(page)

@@ -16,7 +16,7 @@ _PERSIAN_URDU = set("پچژگیکۀےٹڈڑں")
 
 
 @lru_cache(maxsize=1)
-def _identifier():  # noqa: ANN202
+def _identifier():
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)

@@ -30,17 +30,17 @@ _LABEL_ONLY = re.compile(r"^(?:posted by|written by|by|بقلم|بواسطة|ب�
 _NOT_A_NAME = re.compile(r"https?://|www\.|@|\d{3,}|[<>{}|]")
 
 
-def json_ld(tree) -> list[dict[str, Any]]:  # noqa: ANN001
+def json_ld(tree) -> list[dict[str, Any]]:
     """Every JSON-LD object on the page (read once per page: crawler.text.facts)."""
     return list(as_facts(tree).json_ld)
 
 
-def meta_values(tree, keys: tuple[str, ...]) -> Iterator[str]:  # noqa: ANN001
+def meta_values(tree, keys: tuple[str, ...]) -> Iterator[str]:
     """Values of <meta property|name|itemprop=key> and itemprop elements, in key order."""
     return as_facts(tree).meta_values(keys)
 
 
-def headline_index(lines: list[str] | tuple[str, ...], tree, title: str = "") -> int | None:  # noqa: ANN001
+def headline_index(lines: list[str] | tuple[str, ...], tree, title: str = "") -> int | None:
     """Index of the line holding the headline: the <h1> matching the title, else the title."""
     page = as_facts(tree)
     candidates = list(page.h1s)
@@ -99,7 +99,7 @@ def _ld_author(obj: dict[str, Any], site_name: str = "") -> str:
     return ", ".join(names)
 
 
-def find_author(tree, trafilatura_author: str | None | Callable[[], str | None], *,  # noqa: ANN001
+def find_author(tree, trafilatura_author: str | None | Callable[[], str | None], *,
                 title: str = "", lines: list[str] | tuple[str, ...] | None = None,
                 site_name: str = "") -> str:
     """Author from JSON-LD, then author meta tags, then a byline near the headline.

@@ -74,7 +74,7 @@ def flatten_deep_markup(html_text: str, max_depth: int = MAX_DEPTH) -> str:
     return "".join(out)
 
 
-def bound_nodes(tree, max_elements: int = MAX_ELEMENTS, max_children: int = MAX_CHILDREN) -> bool:  # noqa: ANN001
+def bound_nodes(tree, max_elements: int = MAX_ELEMENTS, max_children: int = MAX_CHILDREN) -> bool:
     """Apply the node budget to a tree this module just parsed (in place); True if it had to.
 
     Inline tags go first (no text is lost); then elements with more than
@@ -97,7 +97,7 @@ def bound_nodes(tree, max_elements: int = MAX_ELEMENTS, max_children: int = MAX_
     return True
 
 
-def _parse(html_text: str):  # noqa: ANN202
+def _parse(html_text: str):
     parser = lxml_html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False, huge_tree=False)
     tree = lxml_html.document_fromstring(html_text, parser=parser)
     too_deep = any(e.type_name == "ERR_RESOURCE_LIMIT" or "Excessive depth" in e.message for e in parser.error_log)

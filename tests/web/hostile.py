@@ -47,7 +47,7 @@ class HostileWeb(Web):
         self.stop_event.set()
         super().stop()
 
-    def _handler_for(self, site: Site):  # noqa: ANN202
+    def _handler_for(self, site: Site):
         base = super()._handler_for(site)
         web = self
 
@@ -72,18 +72,18 @@ class HostileWeb(Web):
 
 
 # -- raw faults ---------------------------------------------------------------------------
-def mute(h, stop: threading.Event) -> None:  # noqa: ANN001
+def mute(h, stop: threading.Event) -> None:
     """Accept, read the request, never answer (a host whose server is wedged)."""
     stop.wait(MAX_HOLD)
 
 
-def reset(h, stop: threading.Event) -> None:  # noqa: ANN001
+def reset(h, stop: threading.Event) -> None:
     """Close with a TCP RST (SO_LINGER 0): the client sees 'connection reset by peer'."""
     h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     h.connection.close()
 
 
-def slowloris(h, stop: threading.Event) -> None:  # noqa: ANN001
+def slowloris(h, stop: threading.Event) -> None:
     """Answer 200 with a promised body, then dribble one byte every 0.2 s."""
     h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
                   b"Content-Length: 100000\r\n\r\n<html><body>")
@@ -94,7 +94,7 @@ def slowloris(h, stop: threading.Event) -> None:  # noqa: ANN001
         h.wfile.flush()
 
 
-def two_gib(h, stop: threading.Event) -> None:  # noqa: ANN001
+def two_gib(h, stop: threading.Event) -> None:
     """Announce 2 GiB, send a little, hold: a client must give up on the header alone."""
     h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
                   b"Content-Length: 2147483648\r\n\r\n" + b"<html>" + b" " * 65536)
@@ -105,7 +105,7 @@ def two_gib(h, stop: threading.Event) -> None:  # noqa: ANN001
 def once_then(fault: Callable, resp: Resp) -> Callable[[Request], object]:
     """The fault on the first request of a path, then the ordinary answer."""
 
-    def handler(req: Request):  # noqa: ANN202
+    def handler(req: Request):
         return Raw(fault) if req.count == 1 else resp
 
     return handler
@@ -190,7 +190,7 @@ class Hostile:
         self.web.stop()
 
 
-def _articles():  # noqa: ANN202
+def _articles():
     pool = [*ALPHA_ARTICLES, *BETA_ARTICLES]
     i = 0
     while True:

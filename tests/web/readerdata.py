@@ -47,7 +47,7 @@ def _bulk_text(rng: random.Random) -> str:
 
 def records(bulk: int = 45, now: datetime = NOW) -> list[Record]:
     """The stories, in storing order; the copies come after their original."""
-    def rec(source, url, title, text, hours, lang="ar", author=""):  # noqa: ANN001, ANN202
+    def rec(source, url, title, text, hours, lang="ar", author=""):
         return Record(source=source, url=url, title=title, text=text, author=author,
                       published_at=now - timedelta(hours=hours), date_source="meta",
                       language=lang, fetched_at=now - timedelta(hours=hours) + timedelta(minutes=5),
