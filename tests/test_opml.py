@@ -26,7 +26,8 @@ sources:
   # -- defense sites -----------
   - name: defense-arab           # the seed's site
     url: https://www.defense-arab.com/
-    feeds: [https://www.defense-arab.com/feed/]
+    feeds:
+      - https://www.defense-arab.com/feed/
     boilerplate: ['^الموقع\\s*\\|']
   - name: sitemap-only
     url: https://sm.example/
