@@ -20,12 +20,10 @@ model); ``include_name`` tells alembic's comparison to leave them alone.
 
 from __future__ import annotations
 
-from crawler.text.arabic import normalize
+from crawler.text.folding import MAX_SEARCH_CHARS, fold
 from crawler.text.highlight import PREFIX_FROM
 
-#: A tsvector is limited to 1 MB; no news story's body comes near this many characters,
-#: but a mis-extracted page could, and it must not make storing the story fail.
-MAX_SEARCH_CHARS = 200_000
+__all__ = ["MAX_SEARCH_CHARS", "fold", "search_columns"]
 #: Headline hits count this much more than body hits in the relevance ranking.
 TITLE_WEIGHT = 4.0
 MAX_TERMS = 12
@@ -87,14 +85,13 @@ RIVER_DDL_SQLITE = (
 )
 
 
-def fold(text: str | None) -> str:
-    """The searchable form of a text: the spelling variants folded, punctuation gone."""
-    return normalize((text or "")[:MAX_SEARCH_CHARS])
-
-
-def search_columns(title: str | None, text: str | None) -> dict[str, str]:
+def search_columns(title: str | None, text: str | None,
+                   folded: tuple[str, str] | None = None) -> dict[str, str]:
     """The values of ``search_title`` / ``search_body`` for a story; every writer of a
-    story's title or text (insert, correction) must write these with it."""
+    story's title or text (insert, correction) must write these with it. ``folded``: the
+    two forms when the pool worker computed them already (crawler.text.folding)."""
+    if folded is not None:
+        return {"search_title": folded[0], "search_body": folded[1]}
     return {"search_title": fold(title), "search_body": fold(text)}
 
 

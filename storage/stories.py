@@ -405,7 +405,7 @@ def _row(p: _Plan, run_id: int | None) -> dict:
         "run_id": run_id, "fingerprint": p.keys.fingerprint, "minhash": p.keys.signature,
         "duplicate_of": p.root if p.status == "duplicate" else None,
         "page_hash": r.page_hash, "etag": r.etag, "last_modified": r.last_modified,
-        **search_columns(r.title, r.text),
+        **search_columns(r.title, r.text, r.extra.get("search") if r.extra else None),
     }
 
 

@@ -65,3 +65,36 @@ def test_page_fast_mode_reads_as_a_menu_gets_the_full_pass():
     # one- to three-word lines); its readability comparison finds the 600-char story.
     rec = extract_record(gzip.decompress(ZYTE_MENU_PAGE.read_bytes()), "https://example.com/")
     assert rec is not None and len(rec.text) < 2000 and "Ouvidoria" not in rec.text
+
+
+QUALITY_PAGES = sorted((Path(__file__).resolve().parent / "fixtures" / "quality" / "pages").glob("*.html"))
+
+
+@pytest.mark.parametrize("path", QUALITY_PAGES[:40], ids=lambda p: p.stem)
+def test_worker_search_forms_are_what_storage_would_fold(path):
+    """The worker hands storage the folded headline and text (extra["search"]), made from
+    the normalised paragraphs cleaning kept: they must be exactly what storage/search.py's
+    fold gives for the stored title and text, or search would miss stories."""
+    from crawler.items import Page, SourceRules
+    from crawler.text.page import process_page
+    from storage.search import fold, search_columns
+
+    page = Page("q", "https://example.com/" + path.stem, "https://example.com/" + path.stem,
+                path.read_bytes(), None, datetime(2024, 1, 1, tzinfo=timezone.utc))
+    res = process_page(page, SourceRules("q", relevance_filter=False))
+    assert res.status == "ok", res.error
+    rec = res.record
+    assert rec.extra["search"] == (fold(rec.title), fold(rec.text))
+    assert search_columns(rec.title, rec.text, rec.extra["search"]) == search_columns(rec.title, rec.text)
+
+
+def test_search_forms_of_an_oversized_text_are_cut_like_fold():
+    from crawler.text.arabic import normalize
+    from crawler.text.folding import MAX_SEARCH_CHARS, fold, search_forms
+
+    lines = ["الجيش " * 20 + str(i) for i in range(3000)]
+    text = "\n\n".join(lines)
+    assert len(text) > MAX_SEARCH_CHARS
+    got = search_forms("عنوان", text, normalize("عنوان"), [normalize(x) for x in lines])
+    assert got == (fold("عنوان"), fold(text))
+    assert len(got[1]) <= MAX_SEARCH_CHARS

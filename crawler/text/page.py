@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from crawler.items import Page, Record, SourceRules
 from crawler.text.extract import extract
 from crawler.text.fingerprints import dedup_keys
+from crawler.text.folding import search_forms
 from crawler.text.learned import candidates_of
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,9 @@ class Processed:
 
 def process_page(page: Page, rules: SourceRules) -> Processed:
     """One page with its source's rules. A kept record carries its dedup keys
-    (``extra["dedup"]``) and its learned-boilerplate candidates (``extra["lines"]``,
-    {hash: line}), so the main process only stores and counts."""
+    (``extra["dedup"]``), its learned-boilerplate candidates (``extra["lines"]``,
+    {hash: line}) and its folded search forms (``extra["search"]``), so the main process
+    only stores and counts."""
     try:
         out = extract(page, rules)
     except Exception as exc:  # one bad page must never stop a crawl
@@ -46,6 +48,8 @@ def process_page(page: Page, rules: SourceRules) -> Processed:
     record.extra["dedup"] = dedup_keys(record.title, record.text, norm_title=out.norm_title,
                                        norm_text=out.norm_text)
     record.extra["lines"] = candidates_of(out.lines)
+    record.extra["search"] = search_forms(record.title, record.text, out.norm_title,
+                                          (n for _, n in out.lines))
     return Processed("ok", record)
 
 
