@@ -490,7 +490,7 @@ def redirect_problem(url: str, target: str, chain: list[str]) -> str | None:
 #: What Scrapy's meta-refresh test reads: the first 4096 characters of the decoded page,
 #: which are at most 4 bytes each in any ASCII-compatible encoding.
 _REFRESH_WINDOW = 4 * 4096
-_REFRESH = re.compile(rb"refresh", re.I)
+_REFRESH = re.compile(rb"<meta[^>]*refresh", re.I)  # the tag w3lib looks for
 
 
 class MetaRefreshMiddleware(ScrapyMetaRefresh):
@@ -499,8 +499,8 @@ class MetaRefreshMiddleware(ScrapyMetaRefresh):
     Scrapy decodes the whole body of every HTML response (``response.text``) to read a
     ``<meta http-equiv="refresh">`` in its first 4096 characters: ~6 % of a crawl's main
     process (py-spy, bench/throughput.py), for a tag few article pages carry. In an
-    ASCII-compatible encoding the tag's bytes are ASCII, so a window of raw bytes without
-    "refresh" in it cannot hold one, and the page goes on undecoded. A page that may be
+    ASCII-compatible encoding the tag's bytes are ASCII, so a window of raw bytes with no
+    ``<meta ... refresh`` in it cannot hold one, and the page goes on undecoded. A page that may be
     UTF-16/32 (a BOM or NUL bytes in its head) is left to Scrapy's full test.
     """
 

@@ -44,7 +44,9 @@ def test_a_refresh_is_still_followed(encoding):
 
 
 def test_a_refresh_in_the_words_of_a_story_is_not_a_redirect():
-    html = f"<html><body><p>refresh</p>{STORY}</body></html>"
+    html = (f"<html><head><meta name='x' content='y'><script>setTimeout(refresh, 60)</script></head>"
+            f"<body><p>refresh</p>{STORY}</body></html>")
     req = Request("https://news.example/a")
     resp = HtmlResponse(req.url, body=html.encode(), encoding="utf-8", request=req)
     assert middleware().process_response(req, resp) is resp
+    assert resp._cached_ubody is None
