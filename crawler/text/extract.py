@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import copy
 import re
+from html import unescape
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import cached_property, lru_cache
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from lxml import etree
 from trafilatura import bare_extraction
-from trafilatura.metadata import extract_metadata
+from trafilatura.metadata import (META_URL, examine_meta, extract_author, extract_meta_json, extract_sitename,
+                                  extract_title, extract_url)
+from trafilatura.utils import line_processing
 from trafilatura.settings import Extractor
 
 from crawler.items import FeedMeta, Page, Record, SourceRules
@@ -83,29 +86,69 @@ def looks_like_menu(text: str) -> bool:
 
 
 class TrafilaturaMeta:
-    """trafilatura's metadata pass (title, author, site name), run at most once per page and
-    only when a rule asks for it: defnews' own rules (feed, og/JSON-LD, <h1>, byline) come
-    first and usually answer, so most pages never pay for it (~5 ms: htmldate, categories,
-    licence)."""
+    """trafilatura's metadata rules for title, author and site name, each run only when a
+    rule asks for it: defnews' own rules (feed, og/JSON-LD, <h1>, byline) come first and
+    usually answer, so most pages never pay for them.
+
+    Each field is what ``trafilatura.metadata.extract_metadata`` gives for it (the same
+    steps in the same order: meta tags, JSON-LD, then the field's own fallback, trimmed as
+    ``Document.clean_and_trim`` trims), without the parts defnews never reads: htmldate's
+    date search, categories, tags, licence, and the author search (a deep copy of the tree
+    and an XPath pass) when only the site name is asked for."""
 
     def __init__(self, tree, url: str) -> None:
         self.tree, self.url = tree, url
 
     @cached_property
-    def _doc(self):
+    def _head(self):
+        """What extract_metadata reads first for every field: meta tags, then JSON-LD."""
         try:
-            return extract_metadata(self.tree, self.url or None, dict(_DATE_PARAMS), False)
+            doc = examine_meta(self.tree)
+            if doc.author and " " not in doc.author:
+                doc.author = None
+            try:
+                doc = extract_meta_json(self.tree, doc)
+            except Exception:  # noqa: BLE001 - as extract_metadata: keep the meta tags
+                pass
+            return doc
         except Exception:  # noqa: BLE001 - a fallback must never fail the page
             return None
 
+    def _field(self, compute: Callable[[Any], str | None]) -> str:
+        if self._head is None:
+            return ""
+        try:
+            return _trimmed(compute(self._head))
+        except Exception:  # noqa: BLE001 - a fallback must never fail the page
+            return ""
+
     def title(self) -> str:
-        return (self._doc.title if self._doc is not None else "") or ""
+        return self._field(lambda head: head.title or extract_title(self.tree))
 
     def author(self) -> str:
-        return (self._doc.author if self._doc is not None else "") or ""
+        return self._field(lambda head: head.author or extract_author(self.tree))
 
     def sitename(self) -> str:
-        return (self._doc.sitename if self._doc is not None else "") or ""
+        def site(head) -> str | None:
+            name = head.sitename or extract_sitename(self.tree)
+            if name:
+                name = name.lstrip("@")
+                if name and "." not in name and not name[0].isupper():
+                    name = name.title()
+                return name
+            url = head.url or extract_url(self.tree, self.url or None)
+            found = META_URL.match(url) if url else None
+            return found[1] if found else None
+        return self._field(site)
+
+
+def _trimmed(value: str | None) -> str:
+    """A metadata field as trafilatura's Document.clean_and_trim leaves it ("" for none)."""
+    if not isinstance(value, str):
+        return ""
+    if len(value) > 10000:
+        value = value[:9999] + "…"
+    return line_processing(unescape(value)) or ""
 
 
 def rel_canonical(tree) -> str | None:
