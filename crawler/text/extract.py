@@ -208,7 +208,9 @@ def drop_related_boxes(tree) -> None:
     """
     doomed = []
     for el in tree.iter("div", "section", "aside", "ul", "ol", "p", "h2", "h3", "h4", "h5", "h6", "strong", "span"):
-        first = next((t.strip() for t in el.itertext() if t.strip()), "")[:60]  # cheap test first
+        first = el.text  # its own text when it has some, else the first text inside it
+        first = (first.strip() if first and not first.isspace()
+                 else next((t.strip() for t in el.itertext() if t.strip()), ""))[:60]  # cheap test first
         if not first or not _opens_related_box(first):
             continue
         text = " ".join(" ".join(el.itertext()).split())  # spaced: "صلة" + "<a>" must not glue
@@ -661,7 +663,7 @@ def extract(page: Page, rules: SourceRules, trace: list[CleaningTrace] | None = 
         relevance=score(norm_title, norm_text, rules.lexicon, normalized=True),
         guid=feed.guid if feed else "",
         site_name=site_name,
-        page_hash=version_hash(page_title.strip(), text),
+        page_hash=version_hash(page_title.strip(), text, norm_text=norm_text),
     )
     if trace is not None:
         trace.append(replace(cleaning, date_source=date_source))

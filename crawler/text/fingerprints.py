@@ -41,7 +41,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from crawler.text.arabic import normalize
-from crawler.text.story_facts import facts_conflict, story_facts
+from crawler.text.story_facts import facts_conflict, facts_of_words, story_facts
 
 SIGNATURE_DTYPE = np.dtype("<u4")  # datasketch affine32 hash values, little-endian
 MINHASH_SCHEME = "affine32"
@@ -221,8 +221,12 @@ def dedup_keys(title: str, text: str, params: DedupParams = DEFAULT_PARAMS, *,
         packed, bands = pack(sig), band_hashes(sig, params)
     else:
         packed, bands = None, ()
+    # The facts of title + text: from the words already cut when both were given normalised
+    # (the same words: normalize works character by character, the line break separates).
+    facts = (facts_of_words(title_words + tokens) if norm_text is not None and norm_title is not None
+             else story_facts(title + "\n" + text))
     return DedupKeys(fingerprint(tokens, params), packed, bands, " ".join(title_words),
-                     tuple(sorted(story_facts(title + "\n" + text))))
+                     tuple(sorted(facts)))
 
 
 def compare(a: DedupKeys, b: DedupKeys, params: DedupParams = DEFAULT_PARAMS) -> bool:

@@ -88,8 +88,13 @@ def _readings(token: str) -> Iterable[str]:
 
 def story_facts(text: str) -> frozenset[str]:
     """Facts of a story: ``n:<number>``, ``c:<country>``, ``d:<weekday>``, ``m:<month>``."""
+    return facts_of_words(_WORD.findall(normalize(text)))
+
+
+def facts_of_words(tokens: Iterable[str]) -> frozenset[str]:
+    """story_facts of a story already cut into normalised words (the dedup keys have them)."""
     out: set[str] = set()
-    for token in _WORD.findall(normalize(text)):
+    for token in tokens:
         if _NUMBER.match(token):
             out.add(f"n:{int(token)}")
             continue
