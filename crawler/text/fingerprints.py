@@ -142,8 +142,11 @@ def signature(shingle_set: Sequence[bytes], params: DedupParams = DEFAULT_PARAMS
     a, b = _permutations(params.num_perm)
     if not shingle_set:
         return np.full(params.num_perm, _EMPTY, dtype=SIGNATURE_DTYPE)
-    hv = np.fromiter((int.from_bytes(hashlib.sha1(s).digest()[:4], "little") for s in shingle_set),
-                     dtype=np.uint32, count=len(shingle_set)).reshape(-1, 1)
+    # Every SHA-1 digest (20 bytes: five little-endian uint32) side by side; the first word
+    # of each is the shingle's hash value (one numpy view instead of an int per shingle).
+    sha1 = hashlib.sha1
+    digests = b"".join([sha1(s).digest() for s in shingle_set])
+    hv = np.frombuffer(digests, dtype="<u4")[::5].astype(np.uint32).reshape(-1, 1)
     phv = _fmix32(hv) * a + b
     return phv.min(axis=0).astype(SIGNATURE_DTYPE, copy=False)
 

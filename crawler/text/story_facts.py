@@ -94,7 +94,7 @@ def story_facts(text: str) -> frozenset[str]:
 def facts_of_words(tokens: Iterable[str]) -> frozenset[str]:
     """story_facts of a story already cut into normalised words (the dedup keys have them)."""
     out: set[str] = set()
-    for token in tokens:
+    for token in set(tokens):  # a set of facts: each distinct word is read once
         if _NUMBER.match(token):
             out.add(f"n:{int(token)}")
             continue
