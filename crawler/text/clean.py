@@ -323,7 +323,10 @@ def is_meta_composite(raw_line: str) -> bool:
         if all(w in DATE_WORDS for w in _norm(seg).split()):  # "الأحد،", "تاريخ النشر:"
             kinds.append("date-word")
             continue
-        kinds.append(segment_kind(seg))
+        kind = segment_kind(seg)
+        if not kind:
+            return False  # a segment that is not metadata keeps the line, whatever follows
+        kinds.append(kind)
     strong = [k for k in kinds if k in ("date", "counter", "byline", "reading-time")]
     if "name" in kinds and not _EXPLICIT_SEPARATOR.search(raw_line):
         return False  # "هجوم 7 أكتوبر 2023 وتداعياته": words around a date, a sentence

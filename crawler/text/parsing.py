@@ -76,16 +76,25 @@ def flatten_deep_markup(html_text: str, max_depth: int = MAX_DEPTH) -> str:
     return "".join(out)
 
 
+# What tree.iter() yields (elements, comments, processing instructions), counted in C: no
+# Python object per node (every page is counted; 0.27 -> 0.18 ms on the bench pages).
+_COUNT_NODES = etree.XPath("count(descendant-or-self::*|descendant::comment()|descendant::processing-instruction())")
+
+
+def _node_count(tree) -> int:
+    return int(_COUNT_NODES(tree))
+
+
 def bound_nodes(tree, max_elements: int = MAX_ELEMENTS, max_children: int = MAX_CHILDREN) -> bool:
     """Apply the node budget to a tree this module just parsed (in place); True if it had to.
 
     Inline tags go first (no text is lost); then elements with more than
     ``max_children`` children become one text node each.
     """
-    if sum(1 for _ in tree.iter()) <= max_elements:
+    if _node_count(tree) <= max_elements:
         return False
     etree.strip_tags(tree, *INLINE_TAGS)
-    if sum(1 for _ in tree.iter()) > max_elements:
+    if _node_count(tree) > max_elements:
         for el in [e for e in tree.iter() if len(e) > max_children]:
             text = " ".join(t.strip() for t in el.itertext() if t.strip())
             for child in list(el):
