@@ -181,7 +181,8 @@ def _month_tables() -> tuple[dict[str, int], dict[str, int], re.Pattern, re.Patt
     return greg, hij, greg_re, hij_re, month_year_re
 
 
-_ANY_DIGIT = re.compile(r"\d")  # the \d the patterns below match with (any Unicode decimal digit)
+# Every pattern below but _RELATIVE holds a four-digit year (\d: any Unicode decimal digit).
+_FOUR_DIGITS = re.compile(r"\d{4}")
 _NUMERIC_ISO = re.compile(r"(?<!\d)(?P<year>(?:19|20)\d\d)[-/.](?P<month>\d{1,2})[-/.](?P<day>\d{1,2})(?!\d)")
 _NUMERIC_DMY = re.compile(r"(?<![\d/.\-])(?P<day>\d{1,2})[-/.](?P<month>\d{1,2})[-/.](?P<year>(?:19|20)\d\d)(?!\d)")
 _TIME = re.compile(
@@ -299,8 +300,8 @@ def find_dates(text: str, *, tz: str | tzinfo | None = "UTC",
     Positions refer to the normalised text. Relative dates need ``now`` (the fetch time).
     """
     norm = normalize(text, keep_punct=True)
-    if now is None and _ANY_DIGIT.search(norm) is None:
-        return []  # every pattern but the relative one needs a digit: most lines have none
+    if now is None and _FOUR_DIGITS.search(norm) is None:
+        return []  # every pattern but the relative one needs a year (4 digits): most lines have none
     zone = get_zone(tz)
     greg, hij, greg_re, hij_re, month_year_re = _month_tables()
     found: list[FoundDate] = []
