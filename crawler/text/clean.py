@@ -202,7 +202,7 @@ def is_site_line(norm_line: str, norm_site: str) -> bool:
     """The site's name alone, or copyright/rights lines of a footer."""
     if norm_site and (norm_line == norm_site or norm_line in (f"{norm_site} {x}" for x in ("nav", "home"))):
         return True
-    return bool(_COPYRIGHT.search(norm_line)) and len(norm_line.split()) <= 25
+    return len(norm_line.split()) <= 25 and bool(_COPYRIGHT.search(norm_line))  # a story paragraph: no search
 
 
 def is_notice(norm_line: str) -> bool:
