@@ -97,7 +97,7 @@ def shingles(tokens: Sequence[str], k: int) -> list[bytes]:
     """Distinct k-word shingles (UTF-8) - the set whose Jaccard MinHash estimates."""
     if len(tokens) < k:
         return []
-    return list({" ".join(tokens[i:i + k]).encode() for i in range(len(tokens) - k + 1)})
+    return list({" ".join(gram).encode() for gram in zip(*(tokens[i:] for i in range(k)))})
 
 
 def fingerprint(tokens: Sequence[str], params: DedupParams = DEFAULT_PARAMS) -> str:
@@ -147,7 +147,8 @@ def signature(shingle_set: Sequence[bytes], params: DedupParams = DEFAULT_PARAMS
     sha1 = hashlib.sha1
     digests = b"".join([sha1(s).digest() for s in shingle_set])
     hv = np.frombuffer(digests, dtype="<u4")[::5].astype(np.uint32).reshape(-1, 1)
-    phv = _fmix32(hv) * a + b
+    phv = np.multiply(_fmix32(hv), a)  # (shingles x permutations), then + b in place
+    phv += b
     return phv.min(axis=0).astype(SIGNATURE_DTYPE, copy=False)
 
 
