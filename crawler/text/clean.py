@@ -316,10 +316,10 @@ def is_meta_composite(raw_line: str) -> bool:
         norm = norm[:f.start] + " | " + norm[f.end:]
     kinds = ["date"] * len(found)
     norm = _CLOCK.sub(" | ", norm)  # "09:15 م" beside the date belongs to it
-    for seg in _SEGMENT_SPLIT.split(norm):
-        seg = seg.strip(" -|،,:")
-        if not seg:
-            continue
+    segments = [seg for seg in (s.strip(" -|،,:") for s in _SEGMENT_SPLIT.split(norm)) if seg]
+    if not found and len(segments) == 1 and len(segments[0].split()) > 8:
+        return False  # one segment can only be a counter or a reading time, a few words: a sentence
+    for seg in segments:
         if all(w in DATE_WORDS for w in _norm(seg).split()):  # "الأحد،", "تاريخ النشر:"
             kinds.append("date-word")
             continue
