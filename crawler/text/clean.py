@@ -72,11 +72,17 @@ _CHANNEL_PROMO = re.compile(
 
 # "اقرأ أيضا: <title>" opens an inline link; the box headings stand alone on their line
 # ("المزيد من القوات ستنتشر" is a sentence, "المزيد" alone is a heading).
+_READ_VERBS = ("اقرا", "اقرئي", "اقراوا", "طالع", "طالعوا", "شاهد", "شاهدوا", "اطلع", "انظر")
+_RELATED_NOUNS = ("مواضيع", "اخبار", "مقالات", "موضوعات", "روابط", "تقارير", "قصص")
+_PICKED_FOR_YOU = ("قد يهمك", "قد يعجبك", "قد يعجبك ايضا", "اخترنا لك", "ننصحك بقراءه")
 _READ_ALSO = re.compile(
-    r"^(?:اقرا|اقرئي|اقراوا|طالع|طالعوا|شاهد|شاهدوا|اطلع|انظر)\s+(?:ايضا|كذلك|المزيد)(?!\w)"
-    r"|^(?:مواضيع|اخبار|مقالات|موضوعات|روابط|تقارير|قصص) ذات صله(?!\w)"
-    r"|^(?:قد يهمك|قد يعجبك|قد يعجبك ايضا|اخترنا لك|ننصحك بقراءه)\s*(?:$|:)"
+    rf"^(?:{'|'.join(_READ_VERBS)})\s+(?:ايضا|كذلك|المزيد)(?!\w)"
+    rf"|^(?:{'|'.join(_RELATED_NOUNS)}) ذات صله(?!\w)"
+    rf"|^(?:{'|'.join(_PICKED_FOR_YOU)})\s*(?:$|:)"
 )
+# The first normalised word of any line _READ_ALSO matches (each alternative starts with one
+# of these words, then a space): every other line is spared the regex and its punctuated form.
+_READ_ALSO_FIRST_WORDS = frozenset(_READ_VERBS + _RELATED_NOUNS + tuple(p.split()[0] for p in _PICKED_FOR_YOU))
 _READ_ALSO_HEADINGS = {"المزيد", "المزيد من الاخبار", "اقرا المزيد", "ذات صله", "الاكثر قراءه",
                        "الاكثر مشاهده", "الاكثر تداولا", "مقترحات", "موصي به", "قد يهمك ايضا"}
 _READ_ALSO_EN = re.compile(r"^(?:read (?:more|also)|see also|related(?: articles| stories| news)?|also read)\s*:", re.I)
@@ -194,8 +200,11 @@ def is_social(norm_line: str, raw_line: str = "") -> bool:
 
 
 def is_read_also(norm_line: str, raw_line: str) -> bool:
-    return (bool(_READ_ALSO.match(_norm(raw_line, keep_punct=True))) or norm_line in _READ_ALSO_HEADINGS
-            or bool(_READ_ALSO_EN.match(raw_line.strip())))
+    """A related-links heading or an inline "اقرأ أيضا:" line; ``norm_line`` is
+    ``normalize(raw_line)``."""
+    return ((norm_line.split(" ", 1)[0] in _READ_ALSO_FIRST_WORDS
+             and bool(_READ_ALSO.match(_norm(raw_line, keep_punct=True))))
+            or norm_line in _READ_ALSO_HEADINGS or bool(_READ_ALSO_EN.match(raw_line.strip())))
 
 
 def is_site_line(norm_line: str, norm_site: str) -> bool:
