@@ -199,6 +199,14 @@ def _opens_related_box(first: str) -> bool:
     return is_read_also(normalize(first), first)
 
 
+def _first_text(el) -> str:
+    """The first non-blank text inside ``el`` (its own text first), stripped; "" if none."""
+    for text in el.itertext():  # starts with el.text
+        if text and not text.isspace():
+            return text.strip()
+    return ""
+
+
 def drop_related_boxes(tree) -> None:
     """Remove "اقرأ أيضا" / "مواضيع ذات صلة" boxes: a related-heading followed by links.
 
@@ -208,9 +216,7 @@ def drop_related_boxes(tree) -> None:
     """
     doomed = []
     for el in tree.iter("div", "section", "aside", "ul", "ol", "p", "h2", "h3", "h4", "h5", "h6", "strong", "span"):
-        first = el.text  # its own text when it has some, else the first text inside it
-        first = (first.strip() if first and not first.isspace()
-                 else next((t.strip() for t in el.itertext() if t.strip()), ""))[:60]  # cheap test first
+        first = _first_text(el)[:60]  # cheap test first
         if not first or not _opens_related_box(first):
             continue
         text = " ".join(" ".join(el.itertext()).split())  # spaced: "صلة" + "<a>" must not glue
