@@ -160,10 +160,22 @@ def rel_canonical(tree) -> str | None:
 # paragraphs is never dropped.
 _CAPTIONS = ("//figcaption | //*[contains(@class, 'caption')][not(.//p) and not(.//div)"
              " and string-length(normalize-space(.)) < 400]")
+_CAPTIONS_XPATH = etree.XPath(_CAPTIONS)
 
 
 _BLOCK_IN_CELL = " or ".join(f"self::{t}" for t in ("p", "div", "ul", "ol", "blockquote", "h1", "h2", "h3", "h4"))
 LONG_CELL = 300  # characters: a cell this long holds prose (a story), not a datum
+# The tree's XPath expressions, compiled once (a string given to .xpath() is compiled per call).
+_NESTED_TABLE = etree.XPath(".//table")
+_BLOCK_CELL = etree.XPath(f"./tr/td/*[{_BLOCK_IN_CELL}] | ./tbody/tr/td/*[{_BLOCK_IN_CELL}]")
+_ROWS = etree.XPath("./tr | ./tbody/tr | ./thead/tr")
+_CELLS = etree.XPath("./td | ./th")
+_CELL_BREAK = etree.XPath(".//td//br | .//th//br")
+_BREAK = etree.XPath(".//br")
+_SUBHEADINGS = etree.XPath("//h2 | //h3 | //h4 | //h5 | //h6")
+_FORM_OR_H1 = etree.XPath(".//form | .//h1")
+_H1 = etree.XPath(".//h1")
+_AD_TAG = etree.XPath(".//ins | .//amp-ad | self::ins | self::amp-ad")
 
 
 def is_layout_table(table) -> bool:
@@ -174,15 +186,15 @@ def is_layout_table(table) -> bool:
     cells (a bar: date | menu) or one cell per row (a column of blocks). A data table has
     rows and columns of short cells; a lone framed paragraph (a pull quote) is left alone.
     """
-    if table.xpath(".//table") or table.xpath(f"./tr/td/*[{_BLOCK_IN_CELL}] | ./tbody/tr/td/*[{_BLOCK_IN_CELL}]"):
+    if _NESTED_TABLE(table) or _BLOCK_CELL(table):
         return True
-    rows = table.xpath("./tr | ./tbody/tr | ./thead/tr")
-    cells = [r.xpath("./td | ./th") for r in rows]
+    rows = _ROWS(table)
+    cells = [_CELLS(r) for r in rows]
     if not rows or (len(rows) == 1 and len(cells[0]) <= 1):
-        return bool(table.xpath(".//td//br | .//th//br"))  # lines split by <br>: a block; else a pull quote
+        return bool(_CELL_BREAK(table))  # lines split by <br>: a block; else a pull quote
     if len(rows) == 1 or all(len(c) <= 1 for c in cells):
         return True
-    return any(len(" ".join(td.text_content().split())) > LONG_CELL and td.xpath(".//br")
+    return any(len(" ".join(td.text_content().split())) > LONG_CELL and _BREAK(td)
                for row in cells for td in row)
 
 
@@ -256,7 +268,7 @@ def prepare_counting_tables(tree) -> int:
     become plain blocks: trafilatura renders a table as "| cell |" rows and would glue a
     whole story cell into one line.
     """
-    for el in tree.xpath(_CAPTIONS):
+    for el in _CAPTIONS_XPATH(tree):
         if el.getparent() is not None:
             el.drop_tree()
     drop_related_boxes(tree)
@@ -340,7 +352,7 @@ def restore_subheadings(tree, text: str) -> str:
     lines = text.split("\n")
     keys = [" ".join(x.split()) for x in lines]
     present = set(keys)
-    for h in tree.xpath("//h2 | //h3 | //h4 | //h5 | //h6"):
+    for h in _SUBHEADINGS(tree):
         head = _block_text(h)
         if not (2 < len(head) <= 150) or head in present:
             continue
@@ -368,7 +380,7 @@ def _is_prose(text: str) -> bool:
 def _prose_blocks(el) -> list[str] | None:
     """The paragraphs of ``el`` if it is story text (paragraphs and sub-headings, few links),
     else None. Forms, menus and link lists are never story text."""
-    if el.tag in ("form", "nav", "aside", "header", "footer", "ul", "ol", "table") or el.xpath(".//form | .//h1"):
+    if el.tag in ("form", "nav", "aside", "header", "footer", "ul", "ol", "table") or _FORM_OR_H1(el):
         return None
     if _link_share(el) > 0.1:
         return None
@@ -413,7 +425,7 @@ def is_ad_break(el, text: str | None = None) -> bool:
         return True
     if _AD_CLASS.search(f"{el.get('class') or ''} {el.get('id') or ''}"):
         return True
-    return bool(el.xpath(".//ins | .//amp-ad | self::ins | self::amp-ad"))
+    return bool(_AD_TAG(el))
 
 
 def _cms_split(sib, node) -> bool:
@@ -449,7 +461,7 @@ def _story_siblings(anchor, present: set[str], levels: int = 2) -> list[str]:
             found = blocks + found
             sib = sib.getprevious()
         node = node.getparent()
-        if node is None or node.tag in ("body", "html") or node.xpath(".//h1"):
+        if node is None or node.tag in ("body", "html") or _H1(node):
             return found
     return found
 

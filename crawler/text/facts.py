@@ -26,6 +26,10 @@ from crawler.text.parsing import parse_html, parse_page
 
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 
+# Compiled once: a string given to .xpath() is compiled on every call.
+_META_ELEMENTS = etree.XPath("//meta[@content] | //*[@itemprop]")
+_CANONICAL = etree.XPath('//link[@rel="canonical"]/@href')
+
 _SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "iframe", "head", "title", "select", "option", "button"}
 _BLOCK_TAGS = {
     "p", "div", "section", "article", "header", "footer", "main", "aside", "nav", "ul", "ol", "li",
@@ -77,7 +81,7 @@ def read_meta(tree) -> dict[str, tuple[Any, ...]]:
     found: dict[str, list[Any]] = {}
     if tree is None:
         return {}
-    for el in tree.xpath("//meta[@content] | //*[@itemprop]"):
+    for el in _META_ELEMENTS(tree):
         for attr in ("property", "name", "itemprop"):
             key = (el.get(attr) or "").strip().lower()
             if key:
@@ -215,7 +219,7 @@ class PageFacts:
         """The rel=canonical link, if the page declares one."""
         if self.tree is None:
             return None
-        for href in self.tree.xpath('//link[@rel="canonical"]/@href'):
+        for href in _CANONICAL(self.tree):
             if href.strip():
                 return href.strip()
         return None
