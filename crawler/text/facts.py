@@ -28,7 +28,6 @@ _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 
 # Compiled once: a string given to .xpath() is compiled on every call.
 _META_ELEMENTS = etree.XPath("//meta[@content] | //*[@itemprop]")
-_CANONICAL = etree.XPath('//link[@rel="canonical"]/@href')
 
 _SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "iframe", "head", "title", "select", "option", "button"}
 _BLOCK_TAGS = {
@@ -219,8 +218,9 @@ class PageFacts:
         """The rel=canonical link, if the page declares one."""
         if self.tree is None:
             return None
-        for href in _CANONICAL(self.tree):
-            if href.strip():
+        for link in self.tree.iter("link"):  # //link[@rel="canonical"]/@href: only <link>s visited
+            href = link.get("href") if link.get("rel") == "canonical" else None
+            if href and href.strip():
                 return href.strip()
         return None
 
