@@ -172,7 +172,6 @@ _ROWS = etree.XPath("./tr | ./tbody/tr | ./thead/tr")
 _CELLS = etree.XPath("./td | ./th")
 _CELL_BREAK = etree.XPath(".//td//br | .//th//br")
 _BREAK = etree.XPath(".//br")
-_SUBHEADINGS = etree.XPath("//h2 | //h3 | //h4 | //h5 | //h6")
 _FORM_OR_H1 = etree.XPath(".//form | .//h1")
 _H1 = etree.XPath(".//h1")
 _AD_TAG = etree.XPath(".//ins | .//amp-ad | self::ins | self::amp-ad")
@@ -352,7 +351,7 @@ def restore_subheadings(tree, text: str) -> str:
     lines = text.split("\n")
     keys = [" ".join(x.split()) for x in lines]
     present = set(keys)
-    for h in _SUBHEADINGS(tree):
+    for h in tree.iter("h2", "h3", "h4", "h5", "h6"):  # //h2 | ... | //h6: only headings visited
         head = _block_text(h)
         if not (2 < len(head) <= 150) or head in present:
             continue
