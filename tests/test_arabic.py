@@ -129,3 +129,30 @@ def test_detect_language(text, lang):
 def test_is_arabic():
     assert is_arabic("تسلمت القوات البحرية المصرية اليوم فرقاطة جديدة متعددة المهام.")
     assert not is_arabic("The Egyptian Navy took delivery of a new frigate today in Alexandria.")
+
+
+def _normalize_step_by_step(text: str, keep_punct: bool) -> str:
+    """normalize as its docstring defines it, one step after the other (the form it had
+    before the steps were fused into one translation table)."""
+    import re
+    text = re.sub("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]", "", text)
+    text = re.sub("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]", "", text)
+    text = text.translate(str.maketrans({
+        "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ٲ": "ا", "ٳ": "ا",
+        "ى": "ي", "ی": "ي", "ئ": "ي", "ؤ": "و", "ة": "ه", "ۀ": "ه", "ک": "ك", "ڪ": "ك",
+    })).translate(str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")).lower()
+    if not keep_punct:
+        text = re.sub(r"[^\w\s]|_", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@pytest.mark.parametrize("keep_punct", [False, True])
+def test_normalize_is_the_step_by_step_definition(keep_punct):
+    """The one-table normalize gives what the six steps give, character by character
+    (every code point of the BMP and a sample beyond) and on mixed text."""
+    chars = [chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF] + ["😀", "𝐀", "\U000e0041"]
+    samples = ["".join(chars[i:i + 50]) for i in range(0, len(chars), 50)]
+    samples += ["أَهْلاً\u200b وَسَهْلاً ـــ ١٢٣ İstanbul ΣΑΣ _x_ ، ؛ !", "a😀b\u00a0c\u2028d", "ﻻ ﷲ ﴿ ﴾", "   "]
+    for text in samples:
+        for piece in (text, text[:200]):  # the remembered (short) path and the long one
+            assert normalize(piece, keep_punct=keep_punct) == _normalize_step_by_step(piece, keep_punct), repr(piece)

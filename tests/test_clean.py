@@ -274,3 +274,32 @@ def test_english_story_lines_with_furniture_words_kept():
     lines = ["Thousands of recruits sign up for the reserve every year, officials said.",
              "Print editions of the newspaper carried the story on Monday."]
     assert clean(*lines, title="Army recruits", site_name="Defense News") == lines
+
+
+def test_read_also_first_word_filter_changes_no_verdict():
+    """is_read_also skips its regex for a line whose first word no alternative starts
+    with: the verdict must be what the regex alone gives, on story lines and on every
+    read-also form (punctuated, with diacritics, with hamza, quoted, with a colon)."""
+    import re
+    from pathlib import Path
+
+    from crawler.text.arabic import normalize
+    from crawler.text.clean import _READ_ALSO, _READ_ALSO_EN, _READ_ALSO_HEADINGS, is_read_also
+
+    def unfiltered(raw: str) -> bool:
+        return (bool(_READ_ALSO.match(normalize(raw, keep_punct=True))) or normalize(raw) in _READ_ALSO_HEADINGS
+                or bool(_READ_ALSO_EN.match(raw.strip())))
+
+    lines = ["اقرأ أيضاً: الجيش يتسلم دبابات", "إقرأ ايضا", "«اقرأ أيضا»", "- اقرأ أيضا:", "شاهد كذلك",
+             "مواضيع ذات صلة", "أخبار ذات صلة:", "قد يهمك", "قد يهمك:", "قد يعجبك أيضاً", "اخترنا لك",
+             "ننصحك بقراءة:", "المزيد", "الأكثر قراءة", "Read more: tanks", "See also:", "RELATED:", "ſee also:",
+             "قد يهمك هذا الخبر", "اقرا", "طالعوا المزيد من التفاصيل", "انظر أيضا الجدول"]
+    pages = Path(__file__).parent / "fixtures" / "quality" / "pages"
+    for page in sorted(pages.glob("*.html"))[:20]:
+        lines += [x for x in re.sub(r"<[^>]+>", "\n", page.read_text(encoding="utf-8", errors="replace")).splitlines()
+                  if x.strip()]
+    hits = 0
+    for raw in lines:
+        assert is_read_also(normalize(raw), raw) == unfiltered(raw), raw
+        hits += unfiltered(raw)
+    assert hits >= 15

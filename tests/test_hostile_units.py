@@ -182,3 +182,13 @@ def test_robots_cache_expires(tmp_path):
         assert fresh_robots(factory, "http://a.test", NOW) is None
     finally:
         engine.dispose()
+
+
+def test_utf8_pages_lose_exactly_the_control_characters():
+    """decode_html answers "any control character?" on the UTF-8 bytes: the result must be
+    the decoded text with _CONTROLS applied, for every C0/C1 control and its neighbours."""
+    from crawler.text.decoding import decode_html, strip_controls
+    for code in [*range(0x00, 0x100), 0x0600, 0x0680, 0x0780, 0x2028, 0xFEFF, 0x1F600]:
+        body = ("<p>أ" + chr(code) + "b\u00a0ب</p>").encode("utf-8")
+        assert decode_html(body, "utf-8") == strip_controls(body.decode("utf-8")), hex(code)
+        assert decode_html(body * 3, None) == strip_controls((body * 3).decode("utf-8")), hex(code)

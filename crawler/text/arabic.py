@@ -27,8 +27,6 @@ _LETTERS = str.maketrans({
     "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ٲ": "ا", "ٳ": "ا",
     "ى": "ي", "ی": "ي", "ئ": "ي", "ؤ": "و", "ة": "ه", "ۀ": "ه", "ک": "ك", "ڪ": "ك",
 })
-# Everything that is neither a letter/digit nor whitespace, Arabic punctuation included.
-_PUNCT = re.compile(r"[^\w\s]|_", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 
 
@@ -64,22 +62,61 @@ def _normalize_short(text: str, keep_punct: bool) -> str:
     return _normalize(text, keep_punct)
 
 
+class _Folding(dict):
+    """The whole of normalize but the lower-casing and the space collapsing, as one
+    ``str.translate`` table: zero-width marks and diacritics deleted, letters and digits
+    folded and (``keep_punct`` False) punctuation turned into a space, in one pass over
+    the text instead of six (two regex substitutions, two translations, then punctuation
+    and spaces). ``str.translate`` looks each character up in the table; a character met
+    for the first time is classified here once and remembered (a few hundred distinct
+    characters over a crawl), so the table never holds the 1.1 million code points.
+    "Punctuation" is what ``[^\\w\\s]|_`` matches, by the same Unicode properties."""
+
+    #: Characters remembered at most (a page of random code points must not grow it forever).
+    LIMIT = 20_000
+
+    def __init__(self, keep_punct: bool) -> None:
+        super().__init__()
+        self.keep_punct = keep_punct
+
+    def __missing__(self, code: int) -> int | str | None:
+        ch = chr(code)
+        value: int | str | None
+        if _DIACRITICS.match(ch) or _ZERO_WIDTH.match(ch):
+            value = None
+        elif code in _LETTERS:
+            value = _LETTERS[code]
+        elif code in _DIGITS:
+            value = _DIGITS[code]
+        elif not self.keep_punct and (ch == "_" or not (ch.isalnum() or ch.isspace())):
+            value = " "
+        else:
+            value = code
+        if len(self) < self.LIMIT:
+            self[code] = value
+        return value
+
+
+_FOLD = _Folding(keep_punct=False)
+_FOLD_KEEP_PUNCT = _Folding(keep_punct=True)
+
+
 def _normalize(text: str, keep_punct: bool) -> str:
-    text = _ZERO_WIDTH.sub("", text)
-    text = strip_diacritics(text).translate(_LETTERS).translate(_DIGITS).lower()
-    if not keep_punct:
-        text = _PUNCT.sub(" ", text)
-    return _SPACES.sub(" ", text).strip()
+    # Lower-cased first, as before: what lower() makes of a letter ("İ" -> "i" + U+0307)
+    # is then classified like any other character.
+    text = text.lower().translate(_FOLD_KEEP_PUNCT if keep_punct else _FOLD)
+    return " ".join(text.split())
 
 
 def arabic_ratio(text: str) -> float:
     """Share of letters that are in the Arabic script (0 when there are no letters)."""
-    letters = [c for c in text if c.isalpha()]
+    letters = sum(map(str.isalpha, text))  # map over a C method: no generator step per character
     if not letters:
         return 0.0
-    arabic = sum(1 for c in letters if "\u0600" <= c <= "\u06ff" or "\u0750" <= c <= "\u077f"
-                 or "\ufb50" <= c <= "\ufdff" or "\ufe70" <= c <= "\ufeff")
-    return arabic / len(letters)
+    return sum(map(str.isalpha, _ARABIC_BLOCKS.findall(text))) / letters
+
+
+_ARABIC_BLOCKS = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 
 
 # ---------------------------------------------------------------------------------------
@@ -142,6 +179,8 @@ def _month_tables() -> tuple[dict[str, int], dict[str, int], re.Pattern, re.Patt
     return greg, hij, greg_re, hij_re, month_year_re
 
 
+# Every pattern below but _RELATIVE holds a four-digit year (\d: any Unicode decimal digit).
+_FOUR_DIGITS = re.compile(r"\d{4}")
 _NUMERIC_ISO = re.compile(r"(?<!\d)(?P<year>(?:19|20)\d\d)[-/.](?P<month>\d{1,2})[-/.](?P<day>\d{1,2})(?!\d)")
 _NUMERIC_DMY = re.compile(r"(?<![\d/.\-])(?P<day>\d{1,2})[-/.](?P<month>\d{1,2})[-/.](?P<year>(?:19|20)\d\d)(?!\d)")
 _TIME = re.compile(
@@ -258,8 +297,10 @@ def find_dates(text: str, *, tz: str | tzinfo | None = "UTC",
 
     Positions refer to the normalised text. Relative dates need ``now`` (the fetch time).
     """
-    zone = get_zone(tz)
     norm = normalize(text, keep_punct=True)
+    if now is None and _FOUR_DIGITS.search(norm) is None:
+        return []  # every pattern but the relative one needs a year (4 digits): most lines have none
+    zone = get_zone(tz)
     greg, hij, greg_re, hij_re, month_year_re = _month_tables()
     found: list[FoundDate] = []
     taken: list[tuple[int, int]] = []

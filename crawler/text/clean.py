@@ -72,11 +72,17 @@ _CHANNEL_PROMO = re.compile(
 
 # "اقرأ أيضا: <title>" opens an inline link; the box headings stand alone on their line
 # ("المزيد من القوات ستنتشر" is a sentence, "المزيد" alone is a heading).
+_READ_VERBS = ("اقرا", "اقرئي", "اقراوا", "طالع", "طالعوا", "شاهد", "شاهدوا", "اطلع", "انظر")
+_RELATED_NOUNS = ("مواضيع", "اخبار", "مقالات", "موضوعات", "روابط", "تقارير", "قصص")
+_PICKED_FOR_YOU = ("قد يهمك", "قد يعجبك", "قد يعجبك ايضا", "اخترنا لك", "ننصحك بقراءه")
 _READ_ALSO = re.compile(
-    r"^(?:اقرا|اقرئي|اقراوا|طالع|طالعوا|شاهد|شاهدوا|اطلع|انظر)\s+(?:ايضا|كذلك|المزيد)(?!\w)"
-    r"|^(?:مواضيع|اخبار|مقالات|موضوعات|روابط|تقارير|قصص) ذات صله(?!\w)"
-    r"|^(?:قد يهمك|قد يعجبك|قد يعجبك ايضا|اخترنا لك|ننصحك بقراءه)\s*(?:$|:)"
+    rf"^(?:{'|'.join(_READ_VERBS)})\s+(?:ايضا|كذلك|المزيد)(?!\w)"
+    rf"|^(?:{'|'.join(_RELATED_NOUNS)}) ذات صله(?!\w)"
+    rf"|^(?:{'|'.join(_PICKED_FOR_YOU)})\s*(?:$|:)"
 )
+# The first normalised word of any line _READ_ALSO matches (each alternative starts with one
+# of these words, then a space): every other line is spared the regex and its punctuated form.
+_READ_ALSO_FIRST_WORDS = frozenset(_READ_VERBS + _RELATED_NOUNS + tuple(p.split()[0] for p in _PICKED_FOR_YOU))
 _READ_ALSO_HEADINGS = {"المزيد", "المزيد من الاخبار", "اقرا المزيد", "ذات صله", "الاكثر قراءه",
                        "الاكثر مشاهده", "الاكثر تداولا", "مقترحات", "موصي به", "قد يهمك ايضا"}
 _READ_ALSO_EN = re.compile(r"^(?:read (?:more|also)|see also|related(?: articles| stories| news)?|also read)\s*:", re.I)
@@ -194,15 +200,18 @@ def is_social(norm_line: str, raw_line: str = "") -> bool:
 
 
 def is_read_also(norm_line: str, raw_line: str) -> bool:
-    return (bool(_READ_ALSO.match(_norm(raw_line, keep_punct=True))) or norm_line in _READ_ALSO_HEADINGS
-            or bool(_READ_ALSO_EN.match(raw_line.strip())))
+    """A related-links heading or an inline "اقرأ أيضا:" line; ``norm_line`` is
+    ``normalize(raw_line)``."""
+    return ((norm_line.split(" ", 1)[0] in _READ_ALSO_FIRST_WORDS
+             and bool(_READ_ALSO.match(_norm(raw_line, keep_punct=True))))
+            or norm_line in _READ_ALSO_HEADINGS or bool(_READ_ALSO_EN.match(raw_line.strip())))
 
 
 def is_site_line(norm_line: str, norm_site: str) -> bool:
     """The site's name alone, or copyright/rights lines of a footer."""
     if norm_site and (norm_line == norm_site or norm_line in (f"{norm_site} {x}" for x in ("nav", "home"))):
         return True
-    return bool(_COPYRIGHT.search(norm_line)) and len(norm_line.split()) <= 25
+    return len(norm_line.split()) <= 25 and bool(_COPYRIGHT.search(norm_line))  # a story paragraph: no search
 
 
 def is_notice(norm_line: str) -> bool:
@@ -316,14 +325,17 @@ def is_meta_composite(raw_line: str) -> bool:
         norm = norm[:f.start] + " | " + norm[f.end:]
     kinds = ["date"] * len(found)
     norm = _CLOCK.sub(" | ", norm)  # "09:15 م" beside the date belongs to it
-    for seg in _SEGMENT_SPLIT.split(norm):
-        seg = seg.strip(" -|،,:")
-        if not seg:
-            continue
+    segments = [seg for seg in (s.strip(" -|،,:") for s in _SEGMENT_SPLIT.split(norm)) if seg]
+    if not found and len(segments) == 1 and len(segments[0].split()) > 8:
+        return False  # one segment can only be a counter or a reading time, a few words: a sentence
+    for seg in segments:
         if all(w in DATE_WORDS for w in _norm(seg).split()):  # "الأحد،", "تاريخ النشر:"
             kinds.append("date-word")
             continue
-        kinds.append(segment_kind(seg))
+        kind = segment_kind(seg)
+        if not kind:
+            return False  # a segment that is not metadata keeps the line, whatever follows
+        kinds.append(kind)
     strong = [k for k in kinds if k in ("date", "counter", "byline", "reading-time")]
     if "name" in kinds and not _EXPLICIT_SEPARATOR.search(raw_line):
         return False  # "هجوم 7 أكتوبر 2023 وتداعياته": words around a date, a sentence

@@ -35,6 +35,21 @@ def strip_controls(text: str) -> str:
     return _CONTROLS.sub("", text)
 
 
+# Every byte but the C0 controls _CONTROLS removes and DEL: what bytes.translate deletes to
+# leave only those controls.
+_NOT_C0_BYTES = bytes(b for b in range(256) if not (b <= 0x1F and b not in (0x09, 0x0A, 0x0D) or b == 0x7F))
+# A C1 control in UTF-8: 0xC2 is only ever a lead byte, never a continuation byte.
+_UTF8_C1 = re.compile(rb"\xc2[\x80-\x9f]")
+
+
+def _utf8_has_controls(body: bytes) -> bool:
+    """Whether valid UTF-8 ``body`` decodes to text holding a control character
+    _CONTROLS removes. Answered on the bytes by two C scans (a byte deletion, a search for
+    a two-byte prefix), about six times cheaper than the character-class regex over the
+    decoded page, which for most pages finds nothing (measured: 0.1 against 0.6 ms)."""
+    return bool(body.translate(None, _NOT_C0_BYTES)) or _UTF8_C1.search(body) is not None
+
+
 def invalid_share(body: bytes, encoding: str) -> float:
     """Share of the non-ASCII bytes that ``encoding`` cannot decode (0.0 = all valid).
 
@@ -79,8 +94,10 @@ def decode_html(body: bytes, declared: str | None = None) -> str:
         return strip_controls(body[len(mark):].decode(bom, "replace"))
     for enc in candidate_encodings(body, declared):
         try:
-            return strip_controls(body.decode(enc))
+            text = body.decode(enc)
         except UnicodeDecodeError:
             if invalid_share(body, enc) <= MAX_INVALID_SHARE:
                 return strip_controls(body.decode(enc, "replace"))
+        else:
+            return text if enc == "utf-8" and not _utf8_has_controls(body) else strip_controls(text)
     return strip_controls(body.decode(LEGACY_ENCODING, "replace"))

@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import copy
 import re
+from html import unescape
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import cached_property, lru_cache
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from lxml import etree
 from trafilatura import bare_extraction
-from trafilatura.metadata import extract_metadata
+from trafilatura.metadata import (META_URL, examine_meta, extract_author, extract_meta_json, extract_sitename,
+                                  extract_title, extract_url)
+from trafilatura.utils import line_processing
 from trafilatura.settings import Extractor
 
 from crawler.items import FeedMeta, Page, Record, SourceRules
@@ -83,29 +86,69 @@ def looks_like_menu(text: str) -> bool:
 
 
 class TrafilaturaMeta:
-    """trafilatura's metadata pass (title, author, site name), run at most once per page and
-    only when a rule asks for it: defnews' own rules (feed, og/JSON-LD, <h1>, byline) come
-    first and usually answer, so most pages never pay for it (~5 ms: htmldate, categories,
-    licence)."""
+    """trafilatura's metadata rules for title, author and site name, each run only when a
+    rule asks for it: defnews' own rules (feed, og/JSON-LD, <h1>, byline) come first and
+    usually answer, so most pages never pay for them.
+
+    Each field is what ``trafilatura.metadata.extract_metadata`` gives for it (the same
+    steps in the same order: meta tags, JSON-LD, then the field's own fallback, trimmed as
+    ``Document.clean_and_trim`` trims), without the parts defnews never reads: htmldate's
+    date search, categories, tags, licence, and the author search (a deep copy of the tree
+    and an XPath pass) when only the site name is asked for."""
 
     def __init__(self, tree, url: str) -> None:
         self.tree, self.url = tree, url
 
     @cached_property
-    def _doc(self):
+    def _head(self):
+        """What extract_metadata reads first for every field: meta tags, then JSON-LD."""
         try:
-            return extract_metadata(self.tree, self.url or None, dict(_DATE_PARAMS), False)
+            doc = examine_meta(self.tree)
+            if doc.author and " " not in doc.author:
+                doc.author = None
+            try:
+                doc = extract_meta_json(self.tree, doc)
+            except Exception:  # noqa: BLE001 - as extract_metadata: keep the meta tags
+                pass
+            return doc
         except Exception:  # noqa: BLE001 - a fallback must never fail the page
             return None
 
+    def _field(self, compute: Callable[[Any], str | None]) -> str:
+        if self._head is None:
+            return ""
+        try:
+            return _trimmed(compute(self._head))
+        except Exception:  # noqa: BLE001 - a fallback must never fail the page
+            return ""
+
     def title(self) -> str:
-        return (self._doc.title if self._doc is not None else "") or ""
+        return self._field(lambda head: head.title or extract_title(self.tree))
 
     def author(self) -> str:
-        return (self._doc.author if self._doc is not None else "") or ""
+        return self._field(lambda head: head.author or extract_author(self.tree))
 
     def sitename(self) -> str:
-        return (self._doc.sitename if self._doc is not None else "") or ""
+        def site(head) -> str | None:
+            name = head.sitename or extract_sitename(self.tree)
+            if name:
+                name = name.lstrip("@")
+                if name and "." not in name and not name[0].isupper():
+                    name = name.title()
+                return name
+            url = head.url or extract_url(self.tree, self.url or None)
+            found = META_URL.match(url) if url else None
+            return found[1] if found else None
+        return self._field(site)
+
+
+def _trimmed(value: str | None) -> str:
+    """A metadata field as trafilatura's Document.clean_and_trim leaves it ("" for none)."""
+    if not isinstance(value, str):
+        return ""
+    if len(value) > 10000:
+        value = value[:9999] + "…"
+    return line_processing(unescape(value)) or ""
 
 
 def rel_canonical(tree) -> str | None:
@@ -117,10 +160,21 @@ def rel_canonical(tree) -> str | None:
 # paragraphs is never dropped.
 _CAPTIONS = ("//figcaption | //*[contains(@class, 'caption')][not(.//p) and not(.//div)"
              " and string-length(normalize-space(.)) < 400]")
+_CAPTIONS_XPATH = etree.XPath(_CAPTIONS)
 
 
 _BLOCK_IN_CELL = " or ".join(f"self::{t}" for t in ("p", "div", "ul", "ol", "blockquote", "h1", "h2", "h3", "h4"))
 LONG_CELL = 300  # characters: a cell this long holds prose (a story), not a datum
+# The tree's XPath expressions, compiled once (a string given to .xpath() is compiled per call).
+_NESTED_TABLE = etree.XPath(".//table")
+_BLOCK_CELL = etree.XPath(f"./tr/td/*[{_BLOCK_IN_CELL}] | ./tbody/tr/td/*[{_BLOCK_IN_CELL}]")
+_ROWS = etree.XPath("./tr | ./tbody/tr | ./thead/tr")
+_CELLS = etree.XPath("./td | ./th")
+_CELL_BREAK = etree.XPath(".//td//br | .//th//br")
+_BREAK = etree.XPath(".//br")
+_FORM_OR_H1 = etree.XPath(".//form | .//h1")
+_H1 = etree.XPath(".//h1")
+_AD_TAG = etree.XPath(".//ins | .//amp-ad | self::ins | self::amp-ad")
 
 
 def is_layout_table(table) -> bool:
@@ -131,15 +185,15 @@ def is_layout_table(table) -> bool:
     cells (a bar: date | menu) or one cell per row (a column of blocks). A data table has
     rows and columns of short cells; a lone framed paragraph (a pull quote) is left alone.
     """
-    if table.xpath(".//table") or table.xpath(f"./tr/td/*[{_BLOCK_IN_CELL}] | ./tbody/tr/td/*[{_BLOCK_IN_CELL}]"):
+    if _NESTED_TABLE(table) or _BLOCK_CELL(table):
         return True
-    rows = table.xpath("./tr | ./tbody/tr | ./thead/tr")
-    cells = [r.xpath("./td | ./th") for r in rows]
+    rows = _ROWS(table)
+    cells = [_CELLS(r) for r in rows]
     if not rows or (len(rows) == 1 and len(cells[0]) <= 1):
-        return bool(table.xpath(".//td//br | .//th//br"))  # lines split by <br>: a block; else a pull quote
+        return bool(_CELL_BREAK(table))  # lines split by <br>: a block; else a pull quote
     if len(rows) == 1 or all(len(c) <= 1 for c in cells):
         return True
-    return any(len(" ".join(td.text_content().split())) > LONG_CELL and td.xpath(".//br")
+    return any(len(" ".join(td.text_content().split())) > LONG_CELL and _BREAK(td)
                for row in cells for td in row)
 
 
@@ -156,6 +210,14 @@ def _opens_related_box(first: str) -> bool:
     return is_read_also(normalize(first), first)
 
 
+def _first_text(el) -> str:
+    """The first non-blank text inside ``el`` (its own text first), stripped; "" if none."""
+    for text in el.itertext():  # starts with el.text
+        if text and not text.isspace():
+            return text.strip()
+    return ""
+
+
 def drop_related_boxes(tree) -> None:
     """Remove "اقرأ أيضا" / "مواضيع ذات صلة" boxes: a related-heading followed by links.
 
@@ -165,7 +227,7 @@ def drop_related_boxes(tree) -> None:
     """
     doomed = []
     for el in tree.iter("div", "section", "aside", "ul", "ol", "p", "h2", "h3", "h4", "h5", "h6", "strong", "span"):
-        first = next((t.strip() for t in el.itertext() if t.strip()), "")[:60]  # cheap test first
+        first = _first_text(el)[:60]  # cheap test first
         if not first or not _opens_related_box(first):
             continue
         text = " ".join(" ".join(el.itertext()).split())  # spaced: "صلة" + "<a>" must not glue
@@ -205,7 +267,7 @@ def prepare_counting_tables(tree) -> int:
     become plain blocks: trafilatura renders a table as "| cell |" rows and would glue a
     whole story cell into one line.
     """
-    for el in tree.xpath(_CAPTIONS):
+    for el in _CAPTIONS_XPATH(tree):
         if el.getparent() is not None:
             el.drop_tree()
     drop_related_boxes(tree)
@@ -289,7 +351,7 @@ def restore_subheadings(tree, text: str) -> str:
     lines = text.split("\n")
     keys = [" ".join(x.split()) for x in lines]
     present = set(keys)
-    for h in tree.xpath("//h2 | //h3 | //h4 | //h5 | //h6"):
+    for h in tree.iter("h2", "h3", "h4", "h5", "h6"):  # //h2 | ... | //h6: only headings visited
         head = _block_text(h)
         if not (2 < len(head) <= 150) or head in present:
             continue
@@ -317,7 +379,7 @@ def _is_prose(text: str) -> bool:
 def _prose_blocks(el) -> list[str] | None:
     """The paragraphs of ``el`` if it is story text (paragraphs and sub-headings, few links),
     else None. Forms, menus and link lists are never story text."""
-    if el.tag in ("form", "nav", "aside", "header", "footer", "ul", "ol", "table") or el.xpath(".//form | .//h1"):
+    if el.tag in ("form", "nav", "aside", "header", "footer", "ul", "ol", "table") or _FORM_OR_H1(el):
         return None
     if _link_share(el) > 0.1:
         return None
@@ -362,7 +424,7 @@ def is_ad_break(el, text: str | None = None) -> bool:
         return True
     if _AD_CLASS.search(f"{el.get('class') or ''} {el.get('id') or ''}"):
         return True
-    return bool(el.xpath(".//ins | .//amp-ad | self::ins | self::amp-ad"))
+    return bool(_AD_TAG(el))
 
 
 def _cms_split(sib, node) -> bool:
@@ -398,7 +460,7 @@ def _story_siblings(anchor, present: set[str], levels: int = 2) -> list[str]:
             found = blocks + found
             sib = sib.getprevious()
         node = node.getparent()
-        if node is None or node.tag in ("body", "html") or node.xpath(".//h1"):
+        if node is None or node.tag in ("body", "html") or _H1(node):
             return found
     return found
 
@@ -618,7 +680,7 @@ def extract(page: Page, rules: SourceRules, trace: list[CleaningTrace] | None = 
         relevance=score(norm_title, norm_text, rules.lexicon, normalized=True),
         guid=feed.guid if feed else "",
         site_name=site_name,
-        page_hash=version_hash(page_title.strip(), text),
+        page_hash=version_hash(page_title.strip(), text, norm_text=norm_text),
     )
     if trace is not None:
         trace.append(replace(cleaning, date_source=date_source))

@@ -26,6 +26,9 @@ from crawler.text.parsing import parse_html, parse_page
 
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 
+# Compiled once: a string given to .xpath() is compiled on every call.
+_META_ELEMENTS = etree.XPath("//meta[@content] | //*[@itemprop]")
+
 _SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "iframe", "head", "title", "select", "option", "button"}
 _BLOCK_TAGS = {
     "p", "div", "section", "article", "header", "footer", "main", "aside", "nav", "ul", "ol", "li",
@@ -77,7 +80,7 @@ def read_meta(tree) -> dict[str, tuple[Any, ...]]:
     found: dict[str, list[Any]] = {}
     if tree is None:
         return {}
-    for el in tree.xpath("//meta[@content] | //*[@itemprop]"):
+    for el in _META_ELEMENTS(tree):
         for attr in ("property", "name", "itemprop"):
             key = (el.get(attr) or "").strip().lower()
             if key:
@@ -215,8 +218,9 @@ class PageFacts:
         """The rel=canonical link, if the page declares one."""
         if self.tree is None:
             return None
-        for href in self.tree.xpath('//link[@rel="canonical"]/@href'):
-            if href.strip():
+        for link in self.tree.iter("link"):  # //link[@rel="canonical"]/@href: only <link>s visited
+            href = link.get("href") if link.get("rel") == "canonical" else None
+            if href and href.strip():
                 return href.strip()
         return None
 

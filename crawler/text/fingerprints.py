@@ -41,7 +41,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from crawler.text.arabic import normalize
-from crawler.text.story_facts import facts_conflict, story_facts
+from crawler.text.story_facts import facts_conflict, facts_of_words, story_facts
 
 SIGNATURE_DTYPE = np.dtype("<u4")  # datasketch affine32 hash values, little-endian
 MINHASH_SCHEME = "affine32"
@@ -97,7 +97,7 @@ def shingles(tokens: Sequence[str], k: int) -> list[bytes]:
     """Distinct k-word shingles (UTF-8) - the set whose Jaccard MinHash estimates."""
     if len(tokens) < k:
         return []
-    return list({" ".join(tokens[i:i + k]).encode() for i in range(len(tokens) - k + 1)})
+    return list({" ".join(gram).encode() for gram in zip(*(tokens[i:] for i in range(k)))})
 
 
 def fingerprint(tokens: Sequence[str], params: DedupParams = DEFAULT_PARAMS) -> str:
@@ -142,9 +142,13 @@ def signature(shingle_set: Sequence[bytes], params: DedupParams = DEFAULT_PARAMS
     a, b = _permutations(params.num_perm)
     if not shingle_set:
         return np.full(params.num_perm, _EMPTY, dtype=SIGNATURE_DTYPE)
-    hv = np.fromiter((int.from_bytes(hashlib.sha1(s).digest()[:4], "little") for s in shingle_set),
-                     dtype=np.uint32, count=len(shingle_set)).reshape(-1, 1)
-    phv = _fmix32(hv) * a + b
+    # Every SHA-1 digest (20 bytes: five little-endian uint32) side by side; the first word
+    # of each is the shingle's hash value (one numpy view instead of an int per shingle).
+    sha1 = hashlib.sha1
+    digests = b"".join([sha1(s).digest() for s in shingle_set])
+    hv = np.frombuffer(digests, dtype="<u4")[::5].astype(np.uint32).reshape(-1, 1)
+    phv = np.multiply(_fmix32(hv), a)  # (shingles x permutations), then + b in place
+    phv += b
     return phv.min(axis=0).astype(SIGNATURE_DTYPE, copy=False)
 
 
@@ -221,8 +225,12 @@ def dedup_keys(title: str, text: str, params: DedupParams = DEFAULT_PARAMS, *,
         packed, bands = pack(sig), band_hashes(sig, params)
     else:
         packed, bands = None, ()
+    # The facts of title + text: from the words already cut when both were given normalised
+    # (the same words: normalize works character by character, the line break separates).
+    facts = (facts_of_words(title_words + tokens) if norm_text is not None and norm_title is not None
+             else story_facts(title + "\n" + text))
     return DedupKeys(fingerprint(tokens, params), packed, bands, " ".join(title_words),
-                     tuple(sorted(story_facts(title + "\n" + text))))
+                     tuple(sorted(facts)))
 
 
 def compare(a: DedupKeys, b: DedupKeys, params: DedupParams = DEFAULT_PARAMS) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Iterator
 
+from lxml import etree
+
 from crawler.text.arabic import normalize
 from crawler.text.facts import PageFacts, as_facts, is_article, page_lines
 
@@ -27,6 +29,22 @@ BYLINE = re.compile(
 _AUTHOR_KEYS = ("author", "article:author", "dc.creator", "dcterms.creator", "byl", "parsely-author",
                 "sailthru.author", "twitter:creator:name")
 _LABEL_ONLY = re.compile(r"^(?:posted by|written by|by|بقلم|بواسطة|بواسطه|كتب|كتبت|كتبه|نشر بواسطة)$", re.I)
+
+
+def _author_elements(tree) -> Iterator[Any]:
+    """What ``//a[@rel="author"] | //*[contains(@class, "author") or contains(@class,
+    "byline")][not(ancestor::*[contains(@class, "comment")])]`` selects, in document order,
+    by one walk over the elements: libxml2 spends twice as long testing every element's
+    class with contains() (0.6 against 0.3 ms a page)."""
+    for el in tree.iter(etree.Element):
+        cls = el.get("class")
+        if cls is not None and ("author" in cls or "byline" in cls):
+            if not any("comment" in (a.get("class") or "") for a in el.iterancestors()):
+                yield el
+                continue
+        if el.tag == "a" and el.get("rel") == "author":
+            yield el
+
 _NOT_A_NAME = re.compile(r"https?://|www\.|@|\d{3,}|[<>{}|]")
 
 
@@ -118,8 +136,7 @@ def find_author(tree, trafilatura_author: str | None | Callable[[], str | None],
         if name:
             return name
     if page.tree is not None:
-        for el in page.tree.xpath('//a[@rel="author"] | //*[contains(@class, "author") or contains(@class, "byline")]'
-                                  '[not(ancestor::*[contains(@class, "comment")])]'):
+        for el in _author_elements(page.tree):
             name = clean_author(el.text_content(), site_name)
             if name and len(name) > 1:
                 return name

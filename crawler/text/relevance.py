@@ -276,7 +276,10 @@ def match(tokens: list[str], lexicon: Lexicon) -> tuple[Counter, dict[int, str]]
     cands: list[tuple[int, int, int, int, int, str]] = []
     memo: dict = {}  # news text repeats its words: each distinct token is looked up once
     for i, token in enumerate(tokens):
-        for rest, eid, variant, core_len, _ in _starts(token, lexicon, memo):
+        starts = memo.get(token)  # looked up here first: a call per word costs more than the lookup
+        if starts is None:
+            starts = _starts(token, lexicon, memo)
+        for rest, eid, variant, core_len, _ in starts:
             if rest:
                 nxt = tokens[i + 1: i + 1 + len(rest)]
                 if len(nxt) < len(rest) or nxt[:-1] != list(rest[:-1]) \

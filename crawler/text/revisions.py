@@ -15,14 +15,17 @@ from crawler.defaults import RECHECK_MIN_TEXT_RATIO
 from crawler.text.fingerprints import words
 
 
-def version_hash(title: str, text: str) -> str:
+def version_hash(title: str, text: str, *, norm_text: str | None = None) -> str:
     """SHA-256 of the normalised headline and text of one version of a page.
 
     Stored with the story (``stories.page_hash``) from the page's *own* headline (not a
     feed's, which may differ from the page's and would make every re-check look like a
     correction), so a re-check, which has no feed entry, compares like with like.
+    ``norm_text``: ``normalize(text)``, when the caller has it (the worker has it from
+    cleaning): its words are the text's words, so the text is not normalised again.
     """
-    key = " ".join(words(title)) + "\n" + " ".join(words(text))
+    body = " ".join(norm_text.split()) if norm_text is not None else " ".join(words(text))
+    key = " ".join(words(title)) + "\n" + body
     return hashlib.sha256(key.encode()).hexdigest()
 
 

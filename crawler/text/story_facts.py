@@ -88,16 +88,32 @@ def _readings(token: str) -> Iterable[str]:
 
 def story_facts(text: str) -> frozenset[str]:
     """Facts of a story: ``n:<number>``, ``c:<country>``, ``d:<weekday>``, ``m:<month>``."""
+    return facts_of_words(_WORD.findall(normalize(text)))
+
+
+def facts_of_words(tokens: Iterable[str]) -> frozenset[str]:
+    """story_facts of a story already cut into normalised words (the dedup keys have them).
+
+    The readings of each distinct word are tried in _readings' order, inline: this runs on
+    every kept story, and a generator per word cost more than the lookups themselves."""
     out: set[str] = set()
-    for token in _WORD.findall(normalize(text)):
-        if _NUMBER.match(token):
+    get = _FACT_WORDS.get
+    for token in set(tokens):  # a set of facts: each distinct word is read once
+        if token.isdecimal():  # what ^\d+$ matches (Unicode decimal digits; int() reads them)
             out.add(f"n:{int(token)}")
             continue
-        for reading in _readings(token):
-            fact = _FACT_WORDS.get(reading)
-            if fact is not None:
-                out.add(fact)
-                break
+        fact = get(token)
+        if fact is None and len(token) > 3:
+            t = token
+            if t[0] in ("و", "ف"):
+                t = t[1:]
+                fact = get(t)
+            if fact is None and t[:1] in ("ب", "ل", "ك") and len(t) > 3:
+                fact = get(t[1:])
+            if fact is None and t.startswith("لل") and len(t) > 4:
+                fact = get("ال" + t[2:])
+        if fact is not None:
+            out.add(fact)
     return frozenset(out)
 
 
