@@ -129,3 +129,11 @@ def test_detect_language(text, lang):
 def test_is_arabic():
     assert is_arabic("تسلمت القوات البحرية المصرية اليوم فرقاطة جديدة متعددة المهام.")
     assert not is_arabic("The Egyptian Navy took delivery of a new frigate today in Alexandria.")
+
+
+def test_detect_language_reads_any_text():
+    # CLD2 refuses control characters and lone surrogates: they are skipped, not fatal.
+    text = "The Egyptian Navy\x00 took delivery\x85 of a new frigate\ud800 today in Alexandria.\x7f"
+    assert detect_language(text) == "en"
+    # ISO 639-1 codes, not CLD2's own ("iw").
+    assert detect_language("נחתו היום בבסיס חיל האוויר מטוסי קרב חדשים שהגיעו מארצות הברית") == "he"
