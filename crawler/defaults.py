@@ -72,6 +72,10 @@ STORE_BATCH = 100
 POOL_BATCH = 16
 #: Pool tasks queued or running at once; 0 means two per worker (one running, one queued).
 POOL_INFLIGHT = 0
+#: How pool workers start (crawler.runner.make_pool): "spawn" (lean: a worker imports the
+#: extraction modules only) or "fork" (a copy of the crawl process; the zygote's crawls,
+#: whose modules are shared and warm). $DEFNEWS_POOL_START overrides it.
+POOL_START = "spawn"
 
 # -- extraction (crawler/text/) ----------------------------------------------------------------
 #: Characters of a story its language is identified on (its first paragraphs).
