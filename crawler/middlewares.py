@@ -29,9 +29,10 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from scrapy import signals
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as ScrapyMetaRefreshMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Request, Response
+from scrapy.http import HtmlResponse, Request, Response
 from scrapy.http.request import NO_CALLBACK
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -482,3 +483,26 @@ def redirect_problem(url: str, target: str, chain: list[str]) -> str | None:
     if canonicalize_url(target) in seen:
         return "redirect loop"
     return None
+
+
+#: Bytes of a page that hold its first 4096 characters (what Scrapy's meta refresh reads)
+#: in any ASCII-compatible encoding (UTF-8: at most 4 bytes a character).
+_REFRESH_PREFIX = 4 * 4096
+
+
+class MetaRefreshMiddleware(ScrapyMetaRefreshMiddleware):
+    """Scrapy's meta-refresh redirects, without decoding every page that has none.
+
+    Scrapy's reads ``response.text[:4096]``: the whole body is decoded for that (~0.3 ms
+    and twice the body's size for an Arabic page), and the text stays cached on the
+    response while it waits for the pipeline. No ``<meta http-equiv="refresh">`` can be
+    in those characters when the bytes that hold them do not contain "refresh"; a page
+    whose prefix has NUL bytes (UTF-16/32) is left to Scrapy's check.
+    """
+
+    def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:
+        if isinstance(response, HtmlResponse):
+            head = response.body[:_REFRESH_PREFIX]
+            if b"refresh" not in head.lower() and b"\0" not in head:
+                return response
+        return super().process_response(request, response)

@@ -50,6 +50,9 @@ def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any
             # After RedirectMiddleware (600) in the response chain: loops and off-site
             # redirects are counted, not dropped silently by the scheduler.
             "crawler.middlewares.RedirectGuardMiddleware": 610,
+            # Scrapy's decodes every page whole to look for <meta http-equiv="refresh">.
+            "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+            "crawler.middlewares.MetaRefreshMiddleware": 580,
         },
         "EXTENSIONS": {"crawler.extensions.Progress": 500},
         "HTTPERROR_ALLOW_ALL": False,
