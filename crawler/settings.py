@@ -35,6 +35,8 @@ def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any
         # an article yields one Page, and the pipeline batches, so 2 do the same work at a
         # fraction of the reactor's CPU (~1 ms a page with 100).
         "CONCURRENT_ITEMS": 2,
+        # Responses waiting for the pipeline (which waits for the pool): see defaults.
+        "SCRAPER_SLOT_MAX_ACTIVE_SIZE": defaults.SCRAPER_SLOT_BYTES,
         "TELNETCONSOLE_ENABLED": False,
         "LOG_LEVEL": log_level,
         "LOG_FORMAT": "%(asctime)s %(levelname)s %(name)s: %(message)s",
