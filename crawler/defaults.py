@@ -86,6 +86,9 @@ SCRAPER_SLOT_BYTES = 1_000_000
 # -- extraction (crawler/text/) ----------------------------------------------------------------
 #: Characters of a story its language is identified on (its first paragraphs).
 LANGUAGE_SAMPLE = 1000
+#: jusText's stop-word lists for trafilatura's full pass (crawler/text/extract.py): the
+#: languages of the stories kept, not all 100 (~30 MiB per pool worker).
+JUSTEXT_STOPLISTS = ("Arabic", "Persian", "Urdu", "English", "French")
 
 # -- Redis frontier (crawl.redis_url; crawler/frontier) -------------------------------------
 #: Start of every Redis key (config crawl.redis_prefix): "" keeps scrapy-redis' names,

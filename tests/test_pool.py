@@ -1,0 +1,38 @@
+"""The extraction pool's memory: lean spawned workers, bounded extraction state."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from crawler.items import Page, SourceRules
+from crawler.pool import make_pool
+from crawler.text.page import process_batch
+
+_HEAVY = "sorted({m.split('.')[0] for m in __import__('sys').modules} & {'scrapy', 'twisted', 'sqlalchemy', 'pydantic', 'storage', 'spiders'})"
+_PAGE = ("<html lang='ar'><head><title>مناورة</title></head><body><article><h1>مناورة بحرية</h1>"
+         + "<p>أعلنت وزارة الدفاع عن مناورة عسكرية مشتركة للقوات البحرية والجوية في المنطقة.</p>" * 5
+         + "</article></body></html>").encode()
+
+
+def test_spawned_workers_load_only_the_extraction():
+    pool = make_pool(1, "spawn")
+    try:
+        page = Page("t", "http://example.com/a", "http://example.com/a", _PAGE, "utf-8", datetime.now(timezone.utc))
+        [done] = pool.submit(process_batch, [page], SourceRules("t")).result(timeout=120)
+        assert done.status == "ok" and done.record.language == "ar"
+        # Neither the crawl's framework nor its storage layer: a worker that imported
+        # them (its initializer in crawler.runner, the parent's __main__) pays ~20-55 MiB.
+        assert pool.submit(eval, _HEAVY).result(timeout=60) == []
+    finally:
+        pool.shutdown()
+
+
+def test_full_pass_loads_a_few_stoplists_not_all():
+    import trafilatura.external
+
+    from crawler.text.extract import trafilatura_full_options
+
+    trafilatura_full_options()
+    words = trafilatura.external.JT_STOPLIST
+    assert "في" in words and "the" in words
+    assert len(words) < 10_000  # all 100 of jusText's lists: ~154 000 words, ~30 MiB
