@@ -1,8 +1,9 @@
 """The extraction pool: worker processes that run crawler.text.page.process_batch.
 
-This module is what a spawned worker imports besides crawler.text.page (the pool's
-initializer is pickled by reference, so it must live in a module as lean as the work it
-sets up): nothing of Scrapy, Twisted or SQLAlchemy is imported here.
+A spawned worker imports this module and crawler.text.page only (the pool's initializer
+and task are pickled by reference, so they live in a module as lean as the work they set
+up): nothing of Scrapy, Twisted or SQLAlchemy is imported here, and the crawl process
+imports nothing of the extraction through it.
 """
 
 from __future__ import annotations
@@ -15,10 +16,21 @@ import sys
 import types
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.context import SpawnContext, SpawnProcess
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler import defaults
-from crawler.text.page import warm_up
+
+if TYPE_CHECKING:
+    from crawler.items import Page, Processed, SourceRules
+
+
+def extract_batch(pages: list[Page], rules: SourceRules) -> list[Processed]:
+    """The pool's task: crawler.text.page.process_batch, imported where it runs. The crawl
+    process only names it, so it does not load trafilatura, jusText and htmldate (~6 MiB)
+    for pages its workers extract."""
+    from crawler.text.page import process_batch
+
+    return process_batch(pages, rules)
 
 
 def init_worker() -> None:
@@ -26,6 +38,8 @@ def init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if os.environ.get("DEFNEWS_MALLOC", "tame") == "tame":  # a spawned worker starts untuned
         tame_malloc()
+    from crawler.text.page import warm_up
+
     warm_up()
 
 

@@ -36,3 +36,14 @@ def test_full_pass_loads_a_few_stoplists_not_all():
     words = trafilatura.external.JT_STOPLIST
     assert "في" in words and "the" in words
     assert len(words) < 10_000  # all 100 of jusText's lists: ~154 000 words, ~30 MiB
+
+
+def test_the_crawl_process_does_not_load_the_extraction():
+    import subprocess
+    import sys
+
+    code = ("import sys, pickle, crawler.cli, crawler.runner, crawler.pipelines; "
+            "from crawler.items import Processed; pickle.loads(pickle.dumps(Processed('empty'))); "
+            "print(sorted({'trafilatura', 'justext', 'htmldate', 'crawler.text.page'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
