@@ -38,6 +38,9 @@ def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any
         # Responses waiting for the pipeline (which waits for the pool): see defaults.
         "SCRAPER_SLOT_MAX_ACTIVE_SIZE": defaults.SCRAPER_SLOT_BYTES,
         "TELNETCONSOLE_ENABLED": False,
+        # Scrapy >= 2.19 serves an HTTP endpoint that runs Python code sent to it, on by
+        # default; a crawler needs no remote shell (and its aiohttp costs ~8 MiB).
+        "REMOTE_CONTROL_ENABLED": False,
         "LOG_LEVEL": log_level,
         "LOG_FORMAT": "%(asctime)s %(levelname)s %(name)s: %(message)s",
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
@@ -55,8 +58,12 @@ def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any
             # Scrapy's decodes every page whole to look for <meta http-equiv="refresh">.
             "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
             "crawler.middlewares.MetaRefreshMiddleware": 580,
+            # COOKIES_ENABLED is off: not imported at all (tldextract, requests).
+            "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
         },
-        "EXTENSIONS": {"crawler.extensions.Progress": 500},
+        "EXTENSIONS": {"crawler.extensions.Progress": 500,
+                       # not even imported (aiohttp): see REMOTE_CONTROL_ENABLED
+                       "scrapy.extensions.remote_control.RemoteControl": None},
         "HTTPERROR_ALLOW_ALL": False,
         "DEFNEWS_DATABASE": cfg.database,
         "DEFNEWS_RELEVANCE_LEXICON": cfg.relevance_lexicon(),  # None: the shipped vocabulary

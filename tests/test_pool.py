@@ -47,3 +47,15 @@ def test_the_crawl_process_does_not_load_the_extraction():
             "print(sorted({'trafilatura', 'justext', 'htmldate', 'crawler.text.page'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_no_remote_shell_and_a_bounded_wait_for_the_pool():
+    from crawler.config import Config
+    from crawler.settings import scrapy_settings
+
+    s = scrapy_settings(Config())
+    # Scrapy >= 2.19 serves a code-running HTTP endpoint unless told not to.
+    assert s["REMOTE_CONTROL_ENABLED"] is False
+    assert s["EXTENSIONS"]["scrapy.extensions.remote_control.RemoteControl"] is None
+    # Responses waiting for the pipeline: about six pages, not Scrapy's 5 MB (~30).
+    assert s["SCRAPER_SLOT_MAX_ACTIVE_SIZE"] <= 1_000_000
