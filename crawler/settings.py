@@ -10,8 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from scrapy.settings import default_settings
+
 from crawler import defaults
 from crawler.config import Config
+
+
+#: Off in every crawl (REMOTE_CONTROL_ENABLED, COOKIES_ENABLED), so not even imported:
+#: the remote control's aiohttp (~8 MiB), the cookies middleware's tldextract/requests.
+_REMOTE_CONTROL = "scrapy.extensions.remote_control.RemoteControl"
+_COOKIES = "scrapy.downloadermiddlewares.cookies.CookiesMiddleware"
+
+
+def _without(base: dict[str, int], name: str) -> dict[str, int]:
+    return {k: v for k, v in base.items() if k != name}
 
 
 def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any]:
@@ -58,12 +70,12 @@ def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any
             # Scrapy's decodes every page whole to look for <meta http-equiv="refresh">.
             "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
             "crawler.middlewares.MetaRefreshMiddleware": 580,
-            # COOKIES_ENABLED is off: not imported at all (tldextract, requests).
-            "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
         },
-        "EXTENSIONS": {"crawler.extensions.Progress": 500,
-                       # not even imported (aiohttp): see REMOTE_CONTROL_ENABLED
-                       "scrapy.extensions.remote_control.RemoteControl": None},
+        "EXTENSIONS": {"crawler.extensions.Progress": 500},
+        # Components that are off are left out of Scrapy's base lists, not set to None:
+        # Scrapy imports every key of EXTENSIONS / DOWNLOADER_MIDDLEWARES, None or not.
+        "EXTENSIONS_BASE": _without(default_settings.EXTENSIONS_BASE, _REMOTE_CONTROL),
+        "DOWNLOADER_MIDDLEWARES_BASE": _without(default_settings.DOWNLOADER_MIDDLEWARES_BASE, _COOKIES),
         "HTTPERROR_ALLOW_ALL": False,
         "DEFNEWS_DATABASE": cfg.database,
         "DEFNEWS_RELEVANCE_LEXICON": cfg.relevance_lexicon(),  # None: the shipped vocabulary

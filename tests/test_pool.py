@@ -56,6 +56,6 @@ def test_no_remote_shell_and_a_bounded_wait_for_the_pool():
     s = scrapy_settings(Config())
     # Scrapy >= 2.19 serves a code-running HTTP endpoint unless told not to.
     assert s["REMOTE_CONTROL_ENABLED"] is False
-    assert s["EXTENSIONS"]["scrapy.extensions.remote_control.RemoteControl"] is None
+    assert "scrapy.extensions.remote_control.RemoteControl" not in s["EXTENSIONS_BASE"]
     # Responses waiting for the pipeline: about six pages, not Scrapy's 5 MB (~30).
     assert s["SCRAPER_SLOT_MAX_ACTIVE_SIZE"] <= 1_000_000
