@@ -68,14 +68,27 @@ RECHECK_MIN_TEXT_RATIO = 0.5
 #: Pages stored per database transaction: large enough to amortise the commit, small
 #: enough that a killed crawl loses little (it is refetched on the next run anyway).
 STORE_BATCH = 100
-#: Pages per task sent to the extraction pool: amortises pickling without starving a core.
-POOL_BATCH = 16
+#: Pages per task sent to the extraction pool: amortises the round trip without starving a
+#: core. With POOL_INFLIGHT's two tasks per worker, about 5 x 8 pages (~170 KiB each) wait
+#: in the main process for the pool at most.
+POOL_BATCH = 8
 #: Pool tasks queued or running at once; 0 means two per worker (one running, one queued).
 POOL_INFLIGHT = 0
+#: How pool workers start (crawler.runner.make_pool): "spawn" (lean: a worker imports the
+#: extraction modules only) or "fork" (a copy of the crawl process; the zygote's crawls,
+#: whose modules are shared and warm). $DEFNEWS_POOL_START overrides it.
+POOL_START = "spawn"
+#: Bytes of fetched responses Scrapy's scraper holds while the pipeline waits for the pool
+#: (SCRAPER_SLOT_MAX_ACTIVE_SIZE; Scrapy's default is 5 MB, ~30 pages): beyond it the
+#: downloader pauses. The pool's own queue (POOL_BATCH) already keeps every worker busy.
+SCRAPER_SLOT_BYTES = 1_000_000
 
 # -- extraction (crawler/text/) ----------------------------------------------------------------
 #: Characters of a story its language is identified on (its first paragraphs).
 LANGUAGE_SAMPLE = 1000
+#: jusText's stop-word lists for trafilatura's full pass (crawler/text/extract.py): the
+#: languages of the stories kept, not all 100 (~30 MiB per pool worker).
+JUSTEXT_STOPLISTS = ("Arabic", "Persian", "Urdu", "English", "French")
 
 # -- Redis frontier (crawl.redis_url; crawler/frontier) -------------------------------------
 #: Start of every Redis key (config crawl.redis_prefix): "" keeps scrapy-redis' names,

@@ -82,6 +82,17 @@ class Record:
 
 
 @dataclass
+class Processed:
+    """What the extraction pool returns for one page (crawler.text.page.process_page).
+    Defined here, not beside process_page: the crawl process unpickles it, and must not
+    import the extraction (trafilatura) for that."""
+
+    status: str  # "ok" | "empty" | "rejected" | "error"
+    record: Record | None = None
+    error: str = ""
+
+
+@dataclass
 class RunCounts:
     """What one crawl of one source did: the one type for a run's counts, from the
     pipeline that counts them, through the run record, to the summary table."""

@@ -500,8 +500,10 @@ class MetaRefreshMiddleware(ScrapyMetaRefresh):
     ``<meta http-equiv="refresh">`` in its first 4096 characters: ~6 % of a crawl's main
     process (py-spy, bench/throughput.py), for a tag few article pages carry. In an
     ASCII-compatible encoding the tag's bytes are ASCII, so a window of raw bytes with no
-    ``<meta ... refresh`` in it cannot hold one, and the page goes on undecoded. A page that may be
-    UTF-16/32 (a BOM or NUL bytes in its head) is left to Scrapy's full test.
+    ``<meta ... refresh`` in it cannot hold one, and the page goes on undecoded (nor is
+    its decoded text, twice the body for an Arabic page, kept on the response while it
+    waits for the pool). A page that may be UTF-16/32 (a BOM or NUL bytes in its head) is
+    left to Scrapy's full test.
     """
 
     def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:

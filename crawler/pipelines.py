@@ -27,8 +27,8 @@ from scrapy.exceptions import DropItem
 from crawler import defaults
 from crawler.frontier import frontier_of, signals as frontier_signals
 from crawler.frontier.run import combined_status
-from crawler.items import Page, Record, RunCounts
-from crawler.text.page import Processed, process_batch
+from crawler.items import Page, Processed, Record, RunCounts
+from crawler.pool import extract_batch
 from crawler.text.relevance import default_lexicon
 from crawler.urls import canonical_url
 from storage.corrections import apply_corrections
@@ -184,9 +184,9 @@ class StorePipeline:
         try:
             if self.pool is not None:
                 loop = asyncio.get_running_loop()
-                results = await loop.run_in_executor(self.pool, process_batch, batch, self.rules)
+                results = await loop.run_in_executor(self.pool, extract_batch, batch, self.rules)
             else:
-                results = await asyncio.to_thread(process_batch, batch, self.rules)
+                results = await asyncio.to_thread(extract_batch, batch, self.rules)
         except Exception as exc:  # a broken batch is reported, the crawl goes on
             self.counts.failed += len(batch)
             msg = f"source {self.rules.name}: a batch of {len(batch)} pages failed: {type(exc).__name__}: {exc}"

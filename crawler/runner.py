@@ -6,14 +6,11 @@ Twisted's reactor cannot restart, so this runs once per process: the scheduler s
 
 from __future__ import annotations
 
-import ctypes
 import logging
-import multiprocessing
 import os
 import re
 import resource
 import signal
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -23,8 +20,8 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawler.config import Config, SourceConfig
 from crawler.items import RunCounts
+from crawler.pool import make_pool, tame_malloc
 from crawler.settings import scrapy_settings
-from crawler.text.page import warm_up
 from crawler.middlewares import failure_kind
 from spiders.news import NewsSpider
 
@@ -47,46 +44,6 @@ class SharedPool:
 
     def __copy__(self) -> "SharedPool":
         return self
-
-
-def _init_worker() -> None:
-    # Ctrl-C goes to the whole process group: the parent stops the crawl cleanly.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    warm_up()
-
-
-def tame_malloc() -> None:
-    """glibc only: a fixed mmap threshold and two malloc arenas, so memory stays flat.
-
-    A crawl allocates and frees page bodies (100 KB - 1 MB) by the thousand. glibc raises
-    its mmap threshold after the first such frees, so later bodies land on the heap, and
-    every thread that touches them (reactor, SQL writer, pool feeder) gets its own arena:
-    the freed memory is kept in fragments and RSS creeps up with the pages crawled. Pool
-    workers forked afterwards inherit the setting.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # musl or another libc: nothing to tune
-        return
-    m_mmap_threshold, m_arena_max = -3, -8
-    mallopt(m_mmap_threshold, 128 * 1024)
-    mallopt(m_arena_max, 2)
-
-
-def make_pool(workers: int | None = None) -> ProcessPoolExecutor:
-    """The extraction pool, started lazily: its workers are forked at the first batch.
-
-    fork: workers inherit the loaded extraction modules instead of importing them again
-    (forkserver/spawn cost seconds per crawl). Lazily: most scheduled runs find nothing
-    new, and starting and warming up a worker per core costs more CPU than the rest of
-    such a run; a run with pages to extract waits once for the warm-up (~0.1 s when the
-    crawl was forked from the scheduler's zygote, which preloaded the modules)."""
-    ctx = multiprocessing.get_context("fork")
-    return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx,
-                               initializer=_init_worker)
 
 
 def _install_graceful_stop(process: CrawlerProcess) -> None:

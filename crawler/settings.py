@@ -10,8 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from scrapy.settings import default_settings
+
 from crawler import defaults
 from crawler.config import Config
+
+
+#: Off in every crawl (REMOTE_CONTROL_ENABLED, COOKIES_ENABLED), so not even imported:
+#: the remote control's aiohttp (~8 MiB), the cookies middleware's tldextract/requests.
+_REMOTE_CONTROL = "scrapy.extensions.remote_control.RemoteControl"
+_COOKIES = "scrapy.downloadermiddlewares.cookies.CookiesMiddleware"
+
+
+def _without(base: dict[str, int], name: str) -> dict[str, int]:
+    return {k: v for k, v in base.items() if k != name}
 
 
 def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any]:
@@ -35,7 +47,12 @@ def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any
         # an article yields one Page, and the pipeline batches, so 2 do the same work at a
         # fraction of the reactor's CPU (~1 ms a page with 100).
         "CONCURRENT_ITEMS": 2,
+        # Responses waiting for the pipeline (which waits for the pool): see defaults.
+        "SCRAPER_SLOT_MAX_ACTIVE_SIZE": defaults.SCRAPER_SLOT_BYTES,
         "TELNETCONSOLE_ENABLED": False,
+        # Scrapy >= 2.19 serves an HTTP endpoint that runs Python code sent to it, on by
+        # default; a crawler needs no remote shell (and its aiohttp costs ~8 MiB).
+        "REMOTE_CONTROL_ENABLED": False,
         "LOG_LEVEL": log_level,
         "LOG_FORMAT": "%(asctime)s %(levelname)s %(name)s: %(message)s",
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
@@ -55,6 +72,10 @@ def scrapy_settings(cfg: Config, *, log_level: str = "WARNING") -> dict[str, Any
             "crawler.middlewares.MetaRefreshMiddleware": 580,
         },
         "EXTENSIONS": {"crawler.extensions.Progress": 500},
+        # Components that are off are left out of Scrapy's base lists, not set to None:
+        # Scrapy imports every key of EXTENSIONS / DOWNLOADER_MIDDLEWARES, None or not.
+        "EXTENSIONS_BASE": _without(default_settings.EXTENSIONS_BASE, _REMOTE_CONTROL),
+        "DOWNLOADER_MIDDLEWARES_BASE": _without(default_settings.DOWNLOADER_MIDDLEWARES_BASE, _COOKIES),
         "HTTPERROR_ALLOW_ALL": False,
         "DEFNEWS_DATABASE": cfg.database,
         "DEFNEWS_RELEVANCE_LEXICON": cfg.relevance_lexicon(),  # None: the shipped vocabulary

@@ -128,6 +128,9 @@ def _child(sock: socket.socket, wake: tuple[int, int], started: int, entry: str,
         for fd in {devnull, *fds} - {0, 1, 2}:
             os.close(fd)
         sys.argv = ["defnews", *argv]
+        # The crawl's pool workers are forked from it: they start warm, sharing the
+        # modules the zygote loaded (crawler.runner.make_pool; a plain crawl spawns them).
+        os.environ.setdefault("DEFNEWS_POOL_START", "fork")
         rc = _entry(entry)(argv)
     except SystemExit as exc:
         code = exc.code

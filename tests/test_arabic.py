@@ -156,3 +156,11 @@ def test_normalize_is_the_step_by_step_definition(keep_punct):
     for text in samples:
         for piece in (text, text[:200]):  # the remembered (short) path and the long one
             assert normalize(piece, keep_punct=keep_punct) == _normalize_step_by_step(piece, keep_punct), repr(piece)
+
+
+def test_detect_language_reads_any_text():
+    # CLD2 refuses control characters and lone surrogates: they are skipped, not fatal.
+    text = "The Egyptian Navy\x00 took delivery\x85 of a new frigate\ud800 today in Alexandria.\x7f"
+    assert detect_language(text) == "en"
+    # ISO 639-1 codes, not CLD2's own ("iw").
+    assert detect_language("נחתו היום בבסיס חיל האוויר מטוסי קרב חדשים שהגיעו מארצות הברית") == "he"

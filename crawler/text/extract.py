@@ -30,6 +30,7 @@ from trafilatura.metadata import (META_URL, examine_meta, extract_author, extrac
 from trafilatura.utils import line_processing
 from trafilatura.settings import Extractor
 
+from crawler import defaults
 from crawler.items import FeedMeta, Page, Record, SourceRules
 from crawler.text.arabic import normalize
 from crawler.text.clean import Verdict, format_verdicts, is_ad_label, is_read_also, judge_lines, kept_lines
@@ -68,7 +69,18 @@ def trafilatura_options() -> Extractor:
 @lru_cache(maxsize=1)
 def trafilatura_full_options() -> Extractor:
     """trafilatura_options with its readability/jusText comparison: for the page fast mode
-    answered with a menu (see looks_like_menu)."""
+    answered with a menu (see looks_like_menu).
+
+    jusText reads its stop words from the languages of defaults.JUSTEXT_STOPLISTS. Given
+    no target language, trafilatura would load all 100 of its lists (~30 MiB per worker,
+    for its life, and ~0.3 s); a target language would make it identify every page's
+    language with py3langid (a ~74 MiB model). trafilatura keeps the list in a module
+    variable it fills on first use: filled here, once per process, first."""
+    import trafilatura.external
+    from justext import get_stoplist
+
+    words = set().union(*(get_stoplist(lang) for lang in defaults.JUSTEXT_STOPLISTS))
+    trafilatura.external.JT_STOPLIST = tuple(sorted(words))
     return Extractor(output_format="python", fast=False, comments=False, tables=True, dedup=False,
                      with_metadata=False, date_params=dict(_DATE_PARAMS))
 

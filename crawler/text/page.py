@@ -8,10 +8,9 @@ the reactor thread only moves bytes and the SQL thread only writes.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from crawler.items import Page, Record, SourceRules
+from crawler.items import Page, Processed, SourceRules
 from crawler.text.extract import extract
 from crawler.text.fingerprints import dedup_keys
 from crawler.text.folding import search_forms
@@ -20,13 +19,6 @@ from crawler.text.learned import candidates_of
 log = logging.getLogger(__name__)
 
 __all__ = ["Processed", "SourceRules", "process_batch", "process_page", "warm_up"]
-
-
-@dataclass
-class Processed:
-    status: str  # "ok" | "empty" | "rejected" | "error"
-    record: Record | None = None
-    error: str = ""
 
 
 def process_page(page: Page, rules: SourceRules) -> Processed:
