@@ -44,7 +44,8 @@ def test_the_crawl_process_does_not_load_the_extraction():
 
     code = ("import sys, pickle, crawler.cli, crawler.runner, crawler.pipelines; "
             "from crawler.items import Processed; pickle.loads(pickle.dumps(Processed('empty'))); "
-            "print(sorted({'trafilatura', 'justext', 'htmldate', 'crawler.text.page'} & set(sys.modules)))")
+            "import storage.stories, spiders.news; "
+            "print(sorted({'trafilatura', 'justext', 'htmldate', 'crawler.text.page', 'numpy'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -36,16 +36,16 @@ import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from crawler.text.arabic import normalize
 from crawler.text.story_facts import facts_conflict, facts_of_words, story_facts
 
-SIGNATURE_DTYPE = np.dtype("<u4")  # datasketch affine32 hash values, little-endian
-MINHASH_SCHEME = "affine32"
-MINHASH_SEED = 1
+if TYPE_CHECKING:
+    import numpy as np
+
+SIGNATURE_ITEMSIZE = 4  # bytes per MinHash value (crawler.text.minhash.SIGNATURE_DTYPE)
+MINHASH_SCHEME = "affine32"  # and its seed: crawler.text.minhash.MINHASH_SEED
 
 
 @dataclass(frozen=True)
@@ -108,63 +108,36 @@ def fingerprint(tokens: Sequence[str], params: DedupParams = DEFAULT_PARAMS) -> 
 
 
 # --- MinHash and LSH -----------------------------------------------------------------
-
-# datasketch's "affine32" MinHash, computed here with numpy: the same hash values (checked
-# against datasketch in tests/test_dedup.py), so stored signatures stay comparable, without
-# importing datasketch, whose package imports scipy (61 MiB in every crawl process).
-_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
-_EMPTY = np.uint32((1 << 32) - 1)
+# The numpy arithmetic lives in crawler/text/minhash.py, imported when a signature is
+# made or unpacked: the crawl process, which only compares stored signatures
+# (estimate_jaccard on bytes), never loads numpy (13 MiB and 80 ms of imports).
 
 
-@lru_cache(maxsize=8)
-def _permutations(num_perm: int, seed: int = MINHASH_SEED) -> tuple[np.ndarray, np.ndarray]:
-    """The affine permutations h -> a*h + b mod 2^32 (odd a: a bijection), drawn as
-    datasketch draws them; once per process (regenerating them costs more than hashing)."""
-    gen = np.random.RandomState(seed)
-    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
-    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
-    return a, b
+def signature(shingle_set: Sequence[bytes], params: DedupParams = DEFAULT_PARAMS) -> "np.ndarray":
+    """MinHash hash values of a shingle set (datasketch MinHash, affine32): see
+    crawler.text.minhash.signature."""
+    from crawler.text import minhash
+
+    return minhash.signature(shingle_set, params.num_perm)
 
 
-def _fmix32(hv: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 32-bit finalizer (wrapping arithmetic), datasketch's pre-mix."""
-    s1, m1, s2, m2, s3 = _FMIX32
-    hv = hv ^ (hv >> s1)
-    hv = hv * m1
-    hv = hv ^ (hv >> s2)
-    hv = hv * m2
-    return hv ^ (hv >> s3)
+def pack(sig: "np.ndarray") -> bytes:
+    from crawler.text import minhash
+
+    return minhash.pack(sig)
 
 
-def signature(shingle_set: Sequence[bytes], params: DedupParams = DEFAULT_PARAMS) -> np.ndarray:
-    """MinHash hash values of a shingle set: SHA-1's first 4 bytes (little-endian) of each
-    shingle, mixed, permuted, minimum per permutation (datasketch MinHash, affine32)."""
-    a, b = _permutations(params.num_perm)
-    if not shingle_set:
-        return np.full(params.num_perm, _EMPTY, dtype=SIGNATURE_DTYPE)
-    # Every SHA-1 digest (20 bytes: five little-endian uint32) side by side; the first word
-    # of each is the shingle's hash value (one numpy view instead of an int per shingle).
-    sha1 = hashlib.sha1
-    digests = b"".join([sha1(s).digest() for s in shingle_set])
-    hv = np.frombuffer(digests, dtype="<u4")[::5].astype(np.uint32).reshape(-1, 1)
-    phv = np.multiply(_fmix32(hv), a)  # (shingles x permutations), then + b in place
-    phv += b
-    return phv.min(axis=0).astype(SIGNATURE_DTYPE, copy=False)
+def unpack(blob: bytes) -> "np.ndarray":
+    from crawler.text import minhash
+
+    return minhash.unpack(blob)
 
 
-def pack(sig: np.ndarray) -> bytes:
-    return np.asarray(sig, dtype=SIGNATURE_DTYPE).tobytes()
-
-
-def unpack(blob: bytes) -> np.ndarray:
-    return np.frombuffer(blob, dtype=SIGNATURE_DTYPE)
-
-
-def band_hashes(sig: np.ndarray, params: DedupParams = DEFAULT_PARAMS) -> tuple[int, ...]:
+def band_hashes(sig: "np.ndarray | bytes", params: DedupParams = DEFAULT_PARAMS) -> tuple[int, ...]:
     """One signed 64-bit integer per band (fits SQL BIGINT). The band number is hashed in,
     so equal values in different bands never collide and the value alone is the key."""
-    raw = np.asarray(sig, dtype=SIGNATURE_DTYPE).tobytes()
-    width = params.rows * SIGNATURE_DTYPE.itemsize
+    raw = sig if isinstance(sig, bytes) else pack(sig)
+    width = params.rows * SIGNATURE_ITEMSIZE
     out = []
     for band in range(params.bands):
         digest = hashlib.blake2b(raw[band * width:(band + 1) * width], digest_size=8,
@@ -173,13 +146,15 @@ def band_hashes(sig: np.ndarray, params: DedupParams = DEFAULT_PARAMS) -> tuple[
     return tuple(out)
 
 
-def estimate_jaccard(a: bytes | np.ndarray, b: bytes | np.ndarray) -> float:
-    """Share of equal MinHash values: an unbiased estimate of shingle-set Jaccard."""
-    sa = unpack(a) if isinstance(a, (bytes, bytearray, memoryview)) else a
-    sb = unpack(b) if isinstance(b, (bytes, bytearray, memoryview)) else b
-    if len(sa) != len(sb) or not len(sa):
+def estimate_jaccard(a: "bytes | np.ndarray", b: "bytes | np.ndarray") -> float:
+    """Share of equal MinHash values: an unbiased estimate of shingle-set Jaccard.
+    Stored signatures (bytes) are compared as 32-bit words without numpy."""
+    ba = bytes(a) if isinstance(a, (bytes, bytearray, memoryview)) else pack(a)
+    bb = bytes(b) if isinstance(b, (bytes, bytearray, memoryview)) else pack(b)
+    if len(ba) != len(bb) or not ba or len(ba) % SIGNATURE_ITEMSIZE:
         return 0.0
-    return float(np.count_nonzero(sa == sb)) / len(sa)
+    wa, wb = memoryview(ba).cast("I"), memoryview(bb).cast("I")
+    return sum(1 for x, y in zip(wa, wb) if x == y) / len(wa)
 
 
 def title_similarity(a: str, b: str) -> float:
@@ -221,8 +196,8 @@ def dedup_keys(title: str, text: str, params: DedupParams = DEFAULT_PARAMS, *,
     title_words = _WORD.findall(norm_title) if norm_title is not None else words(title)
     shingle_set = shingles(tokens, params.shingle)
     if len(shingle_set) >= params.min_shingles:
-        sig = signature(shingle_set, params)
-        packed, bands = pack(sig), band_hashes(sig, params)
+        packed = pack(signature(shingle_set, params))
+        bands = band_hashes(packed, params)
     else:
         packed, bands = None, ()
     # The facts of title + text: from the words already cut when both were given normalised
