@@ -40,3 +40,41 @@ def test_second_open_is_a_no_op(tmp_path):
     open_db(url)[0].dispose()
     engine, factory = open_db(url)
     engine.dispose()
+
+
+def test_the_head_constant_is_alembics_head():
+    from storage.migrate import HEAD_REVISION
+
+    assert HEAD_REVISION == head_revision(), "a migration was added: move storage.migrate.HEAD_REVISION to it"
+
+
+def test_an_up_to_date_database_opens_without_alembic(tmp_path):
+    """Every crawl opens its database; at head, that is one query and no alembic import."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    open_db(url)[0].dispose()  # created and migrated (alembic runs here)
+    code = ("import sys; from storage.db import open_db; e, _ = open_db(sys.argv[1]); e.dispose(); "
+            "print(sorted(m for m in ('alembic', 'mako') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    # a database behind head still gets its migrations
+    from alembic import command
+
+    from storage.db import make_engine
+    from storage.migrate import alembic_config
+
+    old_url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(old_url)
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0003_search")
+    assert current_revision(engine) == "0003_search"
+    engine.dispose()
+    engine, _ = open_db(old_url)
+    try:
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
