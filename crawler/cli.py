@@ -145,7 +145,7 @@ def _open_out(path: str) -> TextIO:
 
 def cmd_crawl(args: argparse.Namespace, cfg: Config, log_level: str) -> int:
     from crawler.report import print_summary  # heavy: rich
-    from crawler.runner import run_crawl  # heavy: Scrapy, trafilatura
+    from crawler.runner import run_crawl  # heavy: Scrapy (the extraction loads in the pool workers)
 
     sources = _select_sources(cfg, args.source)
     if not sources:
