@@ -35,7 +35,6 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from crawler.text.arabic import normalize
