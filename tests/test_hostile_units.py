@@ -192,23 +192,3 @@ def test_utf8_pages_lose_exactly_the_control_characters():
         body = ("<p>أ" + chr(code) + "b\u00a0ب</p>").encode("utf-8")
         assert decode_html(body, "utf-8") == strip_controls(body.decode("utf-8")), hex(code)
         assert decode_html(body * 3, None) == strip_controls((body * 3).decode("utf-8")), hex(code)
-
-
-def test_meta_refresh_is_followed_without_decoding_pages_that_have_none():
-    """crawler.middlewares.MetaRefreshMiddleware: Scrapy's redirect, read from the bytes
-    that hold the first 4096 characters (an Arabic UTF-8 head is twice its characters)."""
-    from scrapy.http import HtmlResponse
-    from scrapy.utils.test import get_crawler
-
-    from crawler.middlewares import MetaRefreshMiddleware
-
-    mw = MetaRefreshMiddleware.from_crawler(get_crawler())
-    req = Request("http://example.com/a")
-    head = "<html><head><title>" + "خبر " * 700 + "</title>"  # 2800 characters, 5600 bytes
-    moved = HtmlResponse(req.url, request=req, encoding="utf-8",
-                         body=(head + '<META HTTP-EQUIV="Refresh" content="0; url=/b"></head></html>').encode())
-    out = mw.process_response(req, moved)
-    assert isinstance(out, Request) and out.url == "http://example.com/b"
-    plain = HtmlResponse(req.url, request=req, encoding="utf-8",
-                         body=(head + "</head><body>" + "<p>نص</p>" * 5000 + "</body></html>").encode())
-    assert mw.process_response(req, plain) is plain

@@ -50,3 +50,18 @@ def test_a_refresh_in_the_words_of_a_story_is_not_a_redirect():
     resp = HtmlResponse(req.url, body=html.encode(), encoding="utf-8", request=req)
     assert middleware().process_response(req, resp) is resp
     assert resp._cached_ubody is None
+
+
+def test_meta_refresh_is_followed_without_decoding_pages_that_have_none():
+    """crawler.middlewares.MetaRefreshMiddleware: Scrapy's redirect, read from the bytes
+    that hold the first 4096 characters (an Arabic UTF-8 head is twice its characters)."""
+    mw = MetaRefreshMiddleware.from_crawler(get_crawler())
+    req = Request("http://example.com/a")
+    head = "<html><head><title>" + "خبر " * 700 + "</title>"  # 2800 characters, 5600 bytes
+    moved = HtmlResponse(req.url, request=req, encoding="utf-8",
+                         body=(head + '<META HTTP-EQUIV="Refresh" content="0; url=/b"></head></html>').encode())
+    out = mw.process_response(req, moved)
+    assert isinstance(out, Request) and out.url == "http://example.com/b"
+    plain = HtmlResponse(req.url, request=req, encoding="utf-8",
+                         body=(head + "</head><body>" + "<p>نص</p>" * 5000 + "</body></html>").encode())
+    assert mw.process_response(req, plain) is plain

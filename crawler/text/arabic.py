@@ -35,10 +35,6 @@ def to_ascii_digits(text: str) -> str:
     return text.translate(_DIGITS)
 
 
-def strip_diacritics(text: str) -> str:
-    return _DIACRITICS.sub("", text)
-
-
 def normalize(text: str, *, keep_punct: bool = False) -> str:
     """Fold the spellings one word has in Arabic print to one form, for comparison.
 

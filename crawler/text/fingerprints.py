@@ -126,12 +126,6 @@ def pack(sig: "np.ndarray") -> bytes:
     return minhash.pack(sig)
 
 
-def unpack(blob: bytes) -> "np.ndarray":
-    from crawler.text import minhash
-
-    return minhash.unpack(blob)
-
-
 def band_hashes(sig: "np.ndarray | bytes", params: DedupParams = DEFAULT_PARAMS) -> tuple[int, ...]:
     """One signed 64-bit integer per band (fits SQL BIGINT). The band number is hashed in,
     so equal values in different bands never collide and the value alone is the key."""

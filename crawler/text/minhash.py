@@ -58,7 +58,3 @@ def signature(shingle_set: Sequence[bytes], num_perm: int) -> np.ndarray:
 
 def pack(sig: np.ndarray) -> bytes:
     return np.asarray(sig, dtype=SIGNATURE_DTYPE).tobytes()
-
-
-def unpack(blob: bytes) -> np.ndarray:
-    return np.frombuffer(blob, dtype=SIGNATURE_DTYPE)

@@ -68,22 +68,8 @@ def _table() -> dict[str, str]:
 
 _FACT_WORDS = _table()
 _WORD = re.compile(r"\w+")
-_NUMBER = re.compile(r"^\d+$")
 #: At most this share of one class's facts may be missing from the other story.
 MIN_FACT_OVERLAP = 0.5
-
-
-def _readings(token: str) -> Iterable[str]:
-    """The token and the token without a leading clitic (و ف ب ل ك, لل -> ال)."""
-    yield token
-    t = token
-    if t[:1] in ("و", "ف") and len(t) > 3:
-        t = t[1:]
-        yield t
-    if t[:1] in ("ب", "ل", "ك") and len(t) > 3:
-        yield t[1:]
-    if t.startswith("لل") and len(t) > 4:
-        yield "ال" + t[2:]
 
 
 def story_facts(text: str) -> frozenset[str]:
@@ -94,8 +80,9 @@ def story_facts(text: str) -> frozenset[str]:
 def facts_of_words(tokens: Iterable[str]) -> frozenset[str]:
     """story_facts of a story already cut into normalised words (the dedup keys have them).
 
-    The readings of each distinct word are tried in _readings' order, inline: this runs on
-    every kept story, and a generator per word cost more than the lookups themselves."""
+    Each distinct word is read as itself, then without a leading clitic (و ف, then ب ل ك;
+    لل read as ال), the first reading found in the table winning; inline, not a generator
+    per word: this runs on every kept story, and the generator cost more than the lookups."""
     out: set[str] = set()
     get = _FACT_WORDS.get
     for token in set(tokens):  # a set of facts: each distinct word is read once
